@@ -1,0 +1,70 @@
+"""Pure plotting functions: arrays in, matplotlib figures out; `save` is the only I/O."""
+
+from __future__ import annotations
+
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def image_grid(images: np.ndarray, rows: int, cols: int, pad: int = 1) -> np.ndarray:
+    """Tile (N, H, W, C) images in [0, 1] into one (rows*(H+pad), cols*(W+pad), C) array."""
+    n, h, w, c = images.shape
+    grid = np.ones((rows * (h + pad) - pad, cols * (w + pad) - pad, c), np.float32)
+    for i in range(min(n, rows * cols)):
+        r, q = divmod(i, cols)
+        grid[r * (h + pad): r * (h + pad) + h, q * (w + pad): q * (w + pad) + w] = images[i]
+    return grid
+
+
+def _show(ax, img):
+    if img.shape[-1] == 1:
+        ax.imshow(img[..., 0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    else:
+        ax.imshow(np.clip(img, 0, 1), interpolation="nearest")
+    ax.axis("off")
+
+
+def reconstructions(rows: dict[str, np.ndarray], title: str = "") -> plt.Figure:
+    """One row of images per entry (e.g. input / noisy / reconstruction), same columns."""
+    n = min(len(v) for v in rows.values())
+    fig, axes = plt.subplots(len(rows), 1, figsize=(max(4, n * 0.8), 1.0 * len(rows) + 0.4),
+                             squeeze=False)
+    for ax, (name, imgs) in zip(axes[:, 0], rows.items(), strict=True):
+        _show(ax, image_grid(np.asarray(imgs[:n], np.float32), 1, n))
+        ax.set_title(name, fontsize=9, loc="left")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def loss_curves(records: list[dict], keys: tuple[str, ...] = ("loss",)) -> plt.Figure:
+    """Metrics per epoch from metrics.jsonl records, one line per (split, key)."""
+    available = sorted({k for r in records for k in r} - {"epoch", "split", "seconds"})
+    keys = [k for k in available if k in keys] or available[:1]
+    fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3.5), squeeze=False)
+    for ax, key in zip(axes[0], keys, strict=True):
+        for split in sorted({r["split"] for r in records}):
+            pts = [(r["epoch"], r[key]) for r in records
+                   if r["split"] == split and isinstance(r.get(key), float)]
+            if pts:
+                ax.plot(*zip(*pts, strict=True), marker="." if len(pts) < 30 else None,
+                        label=split)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(key)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def save(fig: plt.Figure, path: str) -> str:
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

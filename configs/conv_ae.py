@@ -1,0 +1,22 @@
+"""Seed 000's convolutional autoencoder, 4,385 parameters:
+
+Conv16 (160) - pool - Conv8 (1,160) - pool - Conv8 (584) - pool 'same' (7 -> 4): code 4x4x8;
+Conv8 (584) - up - Conv8 (584) - up - Conv16 'valid' 16 -> 14 (1,168) - up - Conv1 sigmoid (145).
+BCE, Adam 1e-3, batch 128, 10 epochs (the seed trains it for its pictures).
+
+    python train.py --config=configs/conv_ae.py --workdir=runs/conv_ae
+"""
+
+from configs import default
+
+
+def get_config():
+    config = default.get_config()
+    config.data.name = "fashion_mnist"
+    config.model.name = "conv"
+    config.model.latent_dim = 0  # the code is the 4x4x8 feature map
+    config.model.encoder_layers = ("conv16", "pool", "conv8", "pool", "conv8", "pool")
+    config.model.decoder_layers = ("conv8", "up", "conv8", "up", "conv16_valid", "up")
+    config.batch_size = 128
+    config.num_epochs = 10
+    return config

@@ -1,0 +1,19 @@
+"""Seed 000's deep autoencoder: 784-128-64-32 (relu) -> 64-128 (relu) -> 784 (sigmoid).
+
+222,384 parameters. BCE, Adam 1e-3, batch 128, 100 epochs.
+
+    python train.py --config=configs/deep_ae.py --workdir=runs/deep_ae
+"""
+
+from configs import default
+
+
+def get_config():
+    config = default.get_config()
+    config.data.name = "fashion_mnist"
+    config.model.name = "mlp"
+    config.model.hidden_sizes = (128, 64)
+    config.model.latent_dim = 32
+    config.batch_size = 128
+    config.num_epochs = 100
+    return config

@@ -1,0 +1,77 @@
+"""The base config every experiment starts from. Field names carry their units.
+
+Every field is listed here, so `--config.<field>=<value>` can set any of them and a
+misspelled field is an error (the config is locked).
+"""
+
+import ml_collections
+
+
+def get_config() -> ml_collections.ConfigDict:
+    config = ml_collections.ConfigDict()
+    config.seed = 0
+
+    config.data = ml_collections.ConfigDict(dict(
+        name="digits",  # digits | fonts | fashion_mnist | mnist | image_folder | npz | <tfds>
+        data_dir="",            # IDX files or an image folder; "" searches known system folders
+        tfds_data_dir="",       # TFDS data_dir; "" uses TFDS's default (~/tensorflow_datasets)
+        path="",                # the .npz file for name=npz
+        image_size=80,          # image_folder: resize to image_size x image_size
+        grayscale=True,         # image_folder: one channel
+        fonts=(0, 1, 2),        # fonts: which of the three 32-glyph sets
+        test_fraction=0.2,      # sources without a test split: held-out fraction
+        split_seed=0,           # ... chosen with this seed
+        train_limit=0,          # use only the first N train examples (0: all)
+        test_limit=0,           # use only the first N test examples (0: all)
+    ))
+
+    config.model = ml_collections.ConfigDict(dict(
+        name="mlp",             # mlp | conv
+        latent_dim=32,          # conv: 0 keeps the feature map as the code
+        hidden_sizes=(),        # mlp: encoder hidden layers, input side first
+        decoder_hidden_sizes=ml_collections.config_dict.placeholder(tuple),  # None: mirror
+        activation="relu",
+        latent_activation="relu",
+        output_activation="sigmoid",
+        encoder_layers=(),      # conv: layer language, see ae_jax/models/conv.py
+        decoder_layers=(),
+        kernel_size=3,
+    ))
+
+    config.loss = ml_collections.ConfigDict(dict(
+        reconstruction="bce",   # bce (on logits) | mse
+        reduction="mean",       # over the pixels of one example: mean | sum
+        terms=ml_collections.ConfigDict(),  # name -> weight, e.g. l2_weights=1e-4
+        warmup_epochs=ml_collections.ConfigDict(),  # name -> epochs of linear warm-up
+    ))
+
+    config.corruption = ml_collections.ConfigDict(dict(
+        name="none",            # none | gaussian | masking | salt_and_pepper | bit_flip | block
+        stddev=0.5,             # gaussian: x + stddev * N(0, 1), clipped to [0, 1]
+        probability=0.3,        # masking / salt_and_pepper / bit_flip: fraction of inputs
+        block_fraction=0.5,     # block: side of the square hole as a fraction of the image
+    ))
+
+    config.optimizer = ml_collections.ConfigDict(dict(
+        name="adam",            # adam | adamw | sgd | rmsprop | adadelta
+        learning_rate=1e-3,
+        momentum=0.0,           # sgd / rmsprop
+        nesterov=False,         # sgd
+        schedule="constant",    # constant | inverse_time | cosine | warmup_cosine
+        decay=0.0,              # inverse_time: lr / (1 + decay * step)
+        warmup_epochs=1.0,      # warmup_cosine
+        grad_clip_norm=0.0,     # 0: no clipping
+    ))
+
+    config.batch_size = 128
+    config.eval_batch_size = 1000
+    config.num_epochs = 10
+    config.loop = "auto"          # auto | scan | steps (see ae_jax/training.py)
+    config.steps_per_call = 1     # loop=steps: steps unrolled into one compiled call
+    config.checkpoint_every_epochs = 1
+    config.keep_checkpoints = 3
+    config.plot_every_epochs = 0  # 0: plots at the end only
+    config.num_plot_images = 10
+    config.progress_bar = True
+    config.tensorboard = True
+    return config

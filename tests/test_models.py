@@ -1,0 +1,99 @@
+import jax
+import jax.numpy as jnp
+import ml_collections
+import pytest
+
+from ae_jax.models import build_model
+from ae_jax.models.summary import count_params, summarize
+from configs import conv_ae, deep_ae, dense_ae, dense_ae_mse
+
+MNIST = (28, 28, 1)
+
+
+def _params(model, shape=MNIST):
+    return model.init(jax.random.PRNGKey(0), jnp.zeros((1, *shape)))["params"]
+
+
+def test_dense_ae_matches_keras_counts():
+    model = build_model(dense_ae.get_config().model, MNIST)
+    params = _params(model)
+    assert count_params(params["encoder"]) == 25_120
+    assert count_params(params["decoder"]) == 25_872
+    assert count_params(params) == 50_992
+
+
+def test_deep_ae_matches_keras_count():
+    assert count_params(_params(build_model(deep_ae.get_config().model, MNIST))) == 222_384
+
+
+def test_conv_ae_matches_keras_per_layer_counts():
+    model = build_model(conv_ae.get_config().model, MNIST)
+    params = _params(model)
+    enc, dec = params["encoder"], params["decoder"]
+    per_layer = [count_params(enc[f"conv_{i}"]) for i in range(3)]
+    per_layer += [count_params(dec[f"conv_{i}"]) for i in range(3)] + [
+        count_params(dec["output"])
+    ]
+    assert per_layer == [160, 1_160, 584, 584, 584, 1_168, 145]
+    assert count_params(params) == 4_385
+
+
+def test_conv_shapes_follow_the_seed():
+    model = build_model(conv_ae.get_config().model, MNIST)
+    params = _params(model)
+    x = jnp.zeros((2, *MNIST))
+    code = model.apply({"params": params}, x, method="encode")
+    assert code.shape == (2, 4, 4, 8)  # 28 -> 14 -> 7 -> 4 ('same' pooling)
+    assert model.apply({"params": params}, code, method="decode").shape == (2, *MNIST)
+
+
+def test_denoising_conv_model_count():
+    cfg = ml_collections.ConfigDict(dict(
+        name="conv", encoder_layers=("conv32", "pool", "conv32", "pool"),
+        decoder_layers=("conv32", "up", "conv32", "up")))
+    assert count_params(_params(build_model(cfg, MNIST))) == 28_353
+
+
+@pytest.mark.parametrize("config_module", [dense_ae, deep_ae, conv_ae, dense_ae_mse])
+def test_encode_decode_call_are_consistent(config_module):
+    model = build_model(config_module.get_config().model, MNIST)
+    params = {"params": _params(model)}
+    x = jax.random.uniform(jax.random.PRNGKey(1), (3, *MNIST))
+    logits, aux = model.apply(params, x)
+    code = model.apply(params, x, method="encode")
+    assert logits.shape == x.shape
+    assert jnp.array_equal(code, aux["code"])
+    assert jnp.allclose(model.apply(params, code, method="decode"), logits)
+
+
+def test_summary_text_has_totals():
+    text, counts = summarize(build_model(dense_ae.get_config().model, MNIST), MNIST)
+    assert counts == {"total": 50_992, "encoder": 25_120, "decoder": 25_872}
+    assert "total params: 50,992" in text and "encoder params: 25,120" in text
+
+
+def test_linear_and_font_architectures():
+    cfg = ml_collections.ConfigDict(dict(name="mlp", latent_dim=2, hidden_sizes=(25, 17),
+                                         activation="tanh", latent_activation="linear"))
+    params = _params(build_model(cfg, (7, 5, 1)), (7, 5, 1))
+    # 35*25+25 + 25*17+17 + 17*2+2, mirrored: 2*17+17 + 17*25+25 + 25*35+35
+    assert count_params(params) == (900 + 442 + 36) + (51 + 450 + 910)
+
+
+def test_unknown_names_are_clear_errors():
+    with pytest.raises(ValueError, match="unknown model 'mpl'.*known models"):
+        build_model(ml_collections.ConfigDict(dict(name="mpl", latent_dim=2)), MNIST)
+    cfg = ml_collections.ConfigDict(dict(name="mlp", latent_dim=2, activation="rellu"))
+    with pytest.raises(ValueError, match="unknown activation 'rellu'"):
+        _params(build_model(cfg, MNIST))
+    cfg = ml_collections.ConfigDict(dict(name="conv", encoder_layers=("conv8", "pol"),
+                                         decoder_layers=("up",)))
+    with pytest.raises(ValueError, match="unknown conv layer 'pol'"):
+        _params(build_model(cfg, MNIST))
+
+
+def test_conv_decoder_shape_mismatch_is_reported():
+    cfg = ml_collections.ConfigDict(dict(name="conv", encoder_layers=("conv8", "pool"),
+                                         decoder_layers=("conv8",)))
+    with pytest.raises(ValueError, match="not the input shape"):
+        _params(build_model(cfg, MNIST))

@@ -1,0 +1,28 @@
+"""Train an experiment:
+
+    python train.py --config=configs/<name>.py --workdir=<dir> [--config.<field>=<value> ...]
+
+Rerunning the same command resumes from the newest checkpoint in <dir>.
+"""
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+from ae_jax.experiment import quiet_libraries, train_and_evaluate
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file("config", None, "experiment config file", lock_config=True)
+flags.DEFINE_string("workdir", None, "directory for checkpoints, metrics and plots")
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    logging.set_verbosity(logging.INFO)
+    quiet_libraries()
+    train_and_evaluate(FLAGS.config, FLAGS.workdir)
+
+
+if __name__ == "__main__":
+    app.run(main)
