@@ -37,6 +37,22 @@ def unflatten(batch: jax.Array, example_shape) -> jax.Array:
     return to_float(batch).reshape((batch.shape[0], *example_shape))  # (B, D) -> (B, H, W, C)
 
 
+def forward(apply_fn, params, inputs, rngs):
+    """The model's (logits, aux) with what loss terms may need beyond the model's own aux:
+
+      aux["inputs"]          the (possibly corrupted) inputs the model saw, (B, H, W, C)
+      aux["apply"](method, *args)  the model's other methods with the same params and rngs,
+                             e.g. aux["apply"]("encode", x) for a contractive penalty's
+                             Jacobian, or aux["apply"]("decode", z) for k importance samples.
+    """
+    logits, aux = apply_fn({"params": params}, inputs, rngs=rngs)
+
+    def apply(method, *args):
+        return apply_fn({"params": params}, *args, method=method, rngs=rngs)
+
+    return logits, {**aux, "inputs": inputs, "apply": apply}
+
+
 def make_train_step(objective, example_shape, corrupt: Callable | None = None):
     """`train_step(state, flat_batch) -> (state, metrics)` for one (B, D) batch.
 
@@ -50,7 +66,7 @@ def make_train_step(objective, example_shape, corrupt: Callable | None = None):
         sample_key = rng.stream_at(state.key, "sample", state.step)
 
         def loss_fn(params):
-            logits, aux = state.apply_fn({"params": params}, inputs, rngs={"sample": sample_key})
+            logits, aux = forward(state.apply_fn, params, inputs, {"sample": sample_key})
             weights = objective.weights_at(state.loss_weights, state.step)
             total, parts = objective(x, logits, aux, params, weights)
             return jnp.mean(total), parts
@@ -151,8 +167,8 @@ def make_eval_fn(objective, example_shape, batch_size: int, corrupt: Callable | 
     def per_example(state, batch, key):
         x = unflatten(batch, example_shape)
         inputs = corrupt(rng.stream(key, "noise"), x) if corrupt is not None else x
-        logits, aux = state.apply_fn({"params": state.params}, inputs,
-                                     rngs={"sample": rng.stream(key, "sample")})
+        logits, aux = forward(state.apply_fn, state.params, inputs,
+                              {"sample": rng.stream(key, "sample")})
         weights = objective.weights_at(state.loss_weights, state.step)
         total, parts = objective(x, logits, aux, state.params, weights)
         return {"loss": total, **parts}
