@@ -27,7 +27,7 @@ from ae_jax.models.activations import get_activation
 from ae_jax.models.summary import summarize
 from ae_jax.objectives import make_objective
 from ae_jax.optimizers import make_optimizer, with_hyperparams_of
-from ae_jax.train_state import create_train_state
+from ae_jax.runs import initial_state, run_slice
 from ae_jax.training import EpochRunner, choose_loop, make_eval_fn, make_train_step
 
 
@@ -78,8 +78,8 @@ def check_workdir_config(config_dict: dict, workdir: str) -> None:
         )
 
 
-def _check_finite(metrics: dict[str, float], epoch: int, split: str, workdir: str, mngr):
-    bad = [k for k, v in metrics.items() if not math.isfinite(v)]
+def _check_finite(metrics: dict, epoch: int, split: str, workdir: str, mngr):
+    bad = [k for k, v in metrics.items() if not k.endswith("_per_run") and not math.isfinite(v)]
     if bad:
         last = mngr.latest_step()
         kept = (f"the last good checkpoint (epoch {last}) is kept in {workdir}/checkpoints"
@@ -91,8 +91,15 @@ def _check_finite(metrics: dict[str, float], epoch: int, split: str, workdir: st
         )
 
 
-def _to_host(metrics) -> dict[str, float]:
-    return {k: float(v) for k, v in jax.device_get(metrics).items()}
+def _to_host(metrics) -> dict:
+    """Floats; for several runs, the mean over runs plus `<name>_per_run` lists."""
+    out = {}
+    for k, v in jax.device_get(metrics).items():
+        v = np.asarray(v)
+        out[k] = float(v.mean())
+        if v.ndim:
+            out[f"{k}_per_run"] = [float(x) for x in v]
+    return out
 
 
 def reconstruct(state, model, x: np.ndarray) -> np.ndarray:
@@ -105,6 +112,8 @@ def reconstruct(state, model, x: np.ndarray) -> np.ndarray:
 def write_plots(workdir: str, state, model, dataset: Dataset, n: int, corrupt=None) -> None:
     if jax.process_index() != 0:
         return
+    if np.ndim(state.step):  # several runs: plot the first
+        state = run_slice(state, 0)
     x = dataset.test[:n]
     rows = {"input": to_float(x)}
     if corrupt is not None:
@@ -145,8 +154,8 @@ def train_and_evaluate(config, workdir: str):
         return None
 
     tx = make_optimizer(config.optimizer, steps_per_epoch, config.num_epochs)
-    state = create_train_state(model, tx, dataset.example_shape, config.seed,
-                               dict(config.loss.get("terms", {})))
+    state = initial_state(config, model, tx, dataset.example_shape)
+    runs = config.get("num_runs", 1) > 1
     mngr = checkpoints.manager(workdir, config.get("keep_checkpoints", 3))
     start_epoch, restored = checkpoints.restore_latest(mngr, state)
     # The command's config wins over the checkpoint for the scalars it may change on resume.
@@ -160,8 +169,9 @@ def train_and_evaluate(config, workdir: str):
     loop = choose_loop(config.get("loop", "auto"), config.model.name)
     shape = dataset.example_shape
     runner = EpochRunner(make_train_step(objective, shape, corrupt), len(dataset.train),
-                         config.batch_size, loop, config.get("steps_per_call", 1))
-    evaluate = make_eval_fn(objective, shape, config.get("eval_batch_size", 1000), corrupt)
+                         config.batch_size, loop, config.get("steps_per_call", 1), runs)
+    evaluate = make_eval_fn(objective, shape, config.get("eval_batch_size", 1000), corrupt,
+                            runs)
     train_data = jax.device_put(dataset.train.reshape(len(dataset.train), -1))  # (N, D)
     test_data = jax.device_put(dataset.test.reshape(len(dataset.test), -1))
     logging.info("training epochs %d..%d, %d steps of %d, loop %r",
@@ -185,7 +195,7 @@ def train_and_evaluate(config, workdir: str):
                 checkpoints.save(mngr, epoch, state, config_dict)
             writer.write(epoch, "train", {**train_metrics, "seconds": seconds})
             writer.write(epoch, "test", test_metrics)
-            bar.set_postfix(loss=f"{train_metrics['loss']:.4f}",
+            bar.set_postfix(loss=f"{train_metrics['loss']:.4f}",  # the mean over runs
                             test_loss=f"{test_metrics['loss']:.4f}")
             if plot_every and epoch % plot_every == 0:
                 write_plots(workdir, state, model, dataset, config.get("num_plot_images", 10),

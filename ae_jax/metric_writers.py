@@ -18,6 +18,14 @@ def read_metrics(workdir: str) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
+def _jsonable(v):
+    """Finite floats as numbers, NaN / inf as strings (JSON has no NaN); lists elementwise."""
+    if isinstance(v, list):
+        return [_jsonable(x) for x in v]
+    v = float(v)
+    return v if math.isfinite(v) else str(v)
+
+
 class MetricWriter:
     """Appends to `<workdir>/metrics.jsonl` and TensorBoard; `truncate(epoch)` on resume drops
     lines of epochs after the restored checkpoint, so the file never holds an epoch twice."""
@@ -42,13 +50,13 @@ class MetricWriter:
         if not self.active:
             return
         row = {"epoch": epoch, "split": split}
-        row.update({k: (float(v) if math.isfinite(float(v)) else str(float(v)))
-                    for k, v in metrics.items()})
+        row.update({k: _jsonable(v) for k, v in metrics.items()})
         with open(self.path, "a") as f:
             f.write(json.dumps(row) + "\n")
         if self._tb is not None:
             for k, v in metrics.items():
-                self._tb.add_scalar(f"{split}/{k}", float(v), epoch)
+                if not isinstance(v, list):
+                    self._tb.add_scalar(f"{split}/{k}", float(v), epoch)
 
     def close(self) -> None:
         if self._tb is not None:

@@ -12,7 +12,9 @@ import optax
 
 
 def _sgd(learning_rate, momentum=0.0, nesterov=False):
-    return optax.sgd(learning_rate, momentum=momentum or None, nesterov=nesterov)
+    # A trace even at momentum 0 (v = 0 * v + g is plain SGD): one state structure for every
+    # momentum, so runs with and without momentum can share a vmapped program.
+    return optax.sgd(learning_rate, momentum=momentum, nesterov=nesterov)
 
 
 _OPTIMIZERS = {
@@ -78,7 +80,7 @@ def make_optimizer(cfg, steps_per_epoch: int, num_epochs: int) -> optax.Gradient
     return optax.chain(*parts) if len(parts) > 1 else parts[0]
 
 
-def _is_injected(node) -> bool:
+def is_injected_state(node) -> bool:
     return hasattr(node, "hyperparams") and hasattr(node, "inner_state")
 
 
@@ -88,8 +90,8 @@ def with_hyperparams_of(opt_state, source_opt_state):
     not the one stored in the checkpoint."""
 
     def take(node, source):
-        if _is_injected(node):
+        if is_injected_state(node):
             return node._replace(hyperparams=source.hyperparams)
         return node
 
-    return jax.tree_util.tree_map(take, opt_state, source_opt_state, is_leaf=_is_injected)
+    return jax.tree_util.tree_map(take, opt_state, source_opt_state, is_leaf=is_injected_state)

@@ -108,10 +108,15 @@ class EpochRunner:
     the host here). `data` is the on-device training set flattened to (N, D) (see
     `unflatten`), passed as an argument (a jitted function that closes over it embeds it as
     a constant).
+
+    With `runs=True` the state has a leading run axis (several seeds, learning rates or loss
+    weights of one architecture, see `ae_jax.runs`): every run gets its own data order from
+    its own key, and all of them train in one compiled program under `jax.vmap`; metrics
+    then have shape (R,).
     """
 
     def __init__(self, train_step, num_examples: int, batch_size: int, loop: str = "scan",
-                 steps_per_call: int = 1):
+                 steps_per_call: int = 1, runs: bool = False):
         if batch_size > num_examples:
             raise ValueError(
                 f"batch_size {batch_size} is larger than the {num_examples} training examples"
@@ -124,7 +129,6 @@ class EpochRunner:
         self.num_examples, self.batch_size = num_examples, batch_size
         indices = functools.partial(epoch_indices, num_examples=num_examples,
                                     batch_size=batch_size)
-        self._indices = jax.jit(indices)
 
         def whole_epoch(state, data, epoch):
             idx = indices(state.key, epoch)
@@ -133,6 +137,14 @@ class EpochRunner:
         def chunk(state, data, idx):
             return _run_steps(train_step, state, data, idx, unroll=True)
 
+        if runs:
+            indices_fn = jax.vmap(indices, in_axes=(0, None))  # -> (R, steps, B)
+            whole_epoch = jax.vmap(whole_epoch, in_axes=(0, None, None))
+            chunk = jax.vmap(chunk, in_axes=(0, None, 0))
+        else:
+            indices_fn = indices
+        self.runs = runs
+        self._indices = jax.jit(indices_fn)
         self._whole_epoch = jax.jit(whole_epoch, donate_argnums=0)
         self._chunk = jax.jit(chunk, donate_argnums=0)
 
@@ -143,7 +155,8 @@ class EpochRunner:
             idx = self._indices(state.key, epoch)
             sums = None
             for start in range(0, self.steps, self.steps_per_call):
-                state, part = self._chunk(state, data, idx[start:start + self.steps_per_call])
+                part_idx = idx[..., start:start + self.steps_per_call, :]
+                state, part = self._chunk(state, data, part_idx)
                 sums = part if sums is None else jax.tree_util.tree_map(jnp.add, sums, part)
         return state, jax.tree_util.tree_map(lambda s: s / self.steps, sums)
 
@@ -156,8 +169,10 @@ def choose_loop(loop: str, model_family: str, backend: str | None = None) -> str
     return "steps" if (model_family == "conv" and backend == "cpu") else "scan"
 
 
-def make_eval_fn(objective, example_shape, batch_size: int, corrupt: Callable | None = None):
-    """`evaluate(state, flat_data) -> metrics`: means over every example of (N, D) `data`.
+def make_eval_fn(objective, example_shape, batch_size: int, corrupt: Callable | None = None,
+                 runs: bool = False):
+    """`evaluate(state, flat_data) -> metrics`: means over every example of (N, D) `data`
+    (of shape (R,) per metric with `runs=True`).
 
     The data are padded to a whole number of batches and the padding is masked out, so the
     last partial batch counts exactly once per example. Randomness (VAE sampling, corruption)
@@ -173,7 +188,6 @@ def make_eval_fn(objective, example_shape, batch_size: int, corrupt: Callable | 
         total, parts = objective(x, logits, aux, state.params, weights)
         return {"loss": total, **parts}
 
-    @jax.jit
     def evaluate(state, data):
         n = data.shape[0]
         steps = -(-n // batch_size)
@@ -193,4 +207,4 @@ def make_eval_fn(objective, example_shape, batch_size: int, corrupt: Callable | 
         sums, _ = jax.lax.scan(body, zeros, (batches, mask, keys))
         return jax.tree_util.tree_map(lambda s: s / n, sums)
 
-    return evaluate
+    return jax.jit(jax.vmap(evaluate, in_axes=(0, None)) if runs else evaluate)

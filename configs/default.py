@@ -10,6 +10,7 @@ import ml_collections
 def get_config() -> ml_collections.ConfigDict:
     config = ml_collections.ConfigDict()
     config.seed = 0
+    config.num_runs = 1  # > 1: runs seeded seed, seed+1, ... train together under jax.vmap
 
     config.data = ml_collections.ConfigDict(dict(
         name="digits",  # digits | fonts | fashion_mnist | mnist | image_folder | npz | <tfds>

@@ -145,3 +145,15 @@ def test_dense_ae_one_epoch_on_fashion_mnist(tmp_path):
     assert test["loss"] < 0.40  # from ln 2 = 0.693 at the start
     assert "total params: 50,992" in open(tmp_path / "summary.txt").read()
     assert "idx:/usr/share/datasets/fashion-mnist" in open(tmp_path / "summary.txt").read()
+
+
+def test_vmapped_runs_equal_separate_runs(tmp_path):
+    """num_runs=3 trains seeds 0, 1, 2 in one program; run r equals a lone run of seed r."""
+    many = train_and_evaluate(digits_config(num_epochs=2, num_runs=3), str(tmp_path / "many"))
+    lone = train_and_evaluate(digits_config(num_epochs=2, seed=2), str(tmp_path / "lone"))
+    for a, b in zip(jax.tree_util.tree_leaves(many.params),
+                    jax.tree_util.tree_leaves(lone.params), strict=True):
+        np.testing.assert_allclose(a[2], b, rtol=1e-4, atol=1e-6)
+    rows = [json.loads(line) for line in open(tmp_path / "many" / "metrics.jsonl")]
+    assert len(rows[-1]["loss_per_run"]) == 3
+    assert rows[-1]["loss"] == pytest.approx(np.mean(rows[-1]["loss_per_run"]))

@@ -17,7 +17,8 @@ from ae_jax.models import build_model
 from ae_jax.models.activations import get_activation
 from ae_jax.objectives import Objective, make_objective
 from ae_jax.optimizers import make_optimizer
-from ae_jax.train_state import TrainState, create_train_state
+from ae_jax.runs import initial_state, run_slice
+from ae_jax.train_state import TrainState
 from ae_jax.training import forward
 
 
@@ -65,8 +66,9 @@ class TrainedRun:
                                for i in range(0, len(x), 1000)])
 
 
-def load_run(workdir: str) -> TrainedRun:
-    """Rebuild the run in `workdir` from its config.json and newest checkpoint."""
+def load_run(workdir: str, run_index: int = 0) -> TrainedRun:
+    """Rebuild the run in `workdir` from its config.json and newest checkpoint; for a workdir
+    of several vmapped runs (num_runs > 1), run `run_index` of them."""
     path = os.path.join(workdir, "config.json")
     if not os.path.exists(path):
         raise FileNotFoundError(f"{workdir} holds no config.json: is it a training workdir?")
@@ -77,12 +79,13 @@ def load_run(workdir: str) -> TrainedRun:
     steps = max(1, len(dataset.train) // config.batch_size)
     objective = make_objective(config.loss, model.output_activation, steps)
     tx = make_optimizer(config.optimizer, steps, max(1, config.num_epochs))
-    template = create_train_state(model, tx, dataset.example_shape, config.seed,
-                                  dict(config.loss.get("terms", {})))
+    template = initial_state(config, model, tx, dataset.example_shape)
     mngr = checkpoints.manager(workdir, config.get("keep_checkpoints", 3))
     epoch, state = checkpoints.restore_latest(mngr, template)
     if epoch == 0:
         raise FileNotFoundError(
             f"{workdir} holds no trained checkpoint; train it first with train.py"
         )
+    if config.get("num_runs", 1) > 1:
+        state = run_slice(state, run_index)
     return TrainedRun(config, dataset, model, objective, state, epoch)
