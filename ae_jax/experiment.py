@@ -27,7 +27,7 @@ from ae_jax.models.activations import get_activation
 from ae_jax.models.summary import summarize
 from ae_jax.objectives import make_objective
 from ae_jax.optimizers import make_optimizer, with_hyperparams_of
-from ae_jax.runs import initial_state, run_slice
+from ae_jax.runs import apply_run_hparams, initial_state, run_slice
 from ae_jax.training import EpochRunner, choose_loop, make_eval_fn, make_train_step
 
 
@@ -102,6 +102,36 @@ def _to_host(metrics) -> dict:
     return out
 
 
+def one_class_indices(labels: np.ndarray, classes) -> np.ndarray:
+    """(R, N_r) training rows for one-class runs: row r lists examples of class classes[r].
+
+    Every run keeps the first N_r = min_r |class r| examples of its class (all 6,000 on
+    Fashion-MNIST), so the R runs have equal epochs and train as one vmapped program.
+    """
+    members = [np.flatnonzero(labels == c) for c in classes]
+    empty = [c for c, m in zip(classes, members, strict=True) if len(m) == 0]
+    if empty:
+        raise ValueError(f"data.one_class: no training examples of class(es) {empty}")
+    n = min(len(m) for m in members)
+    return np.stack([m[:n] for m in members]).astype(np.int32)  # (R, N_r)
+
+
+def run_subsets(config, dataset: Dataset) -> np.ndarray | None:
+    """`config.data.one_class` (one class per run) as the EpochRunner's run_indices: (R, N_r)
+    for num_runs = R > 1, (N_r,) for one run; None when unset (every run sees all data)."""
+    classes = tuple(config.data.get("one_class", ()) or ())
+    if not classes:
+        return None
+    num_runs = config.get("num_runs", 1)
+    if len(classes) != num_runs:
+        raise ValueError(f"data.one_class names {len(classes)} classes for num_runs = "
+                         f"{num_runs}; give one class per run")
+    if dataset.train_labels is None:
+        raise ValueError(f"data.one_class needs labels, and {dataset.name} has none")
+    table = one_class_indices(dataset.train_labels, classes)
+    return table if num_runs > 1 else table[0]
+
+
 def reconstruct(state, model, x: np.ndarray) -> np.ndarray:
     """x_hat in [0, 1] for host examples x (uint8 or float), using the code's mean."""
     logits, _ = state.apply_fn({"params": state.params}, to_float(jnp.asarray(x)),
@@ -132,15 +162,23 @@ def write_plots(workdir: str, state, model, dataset: Dataset, n: int, corrupt=No
         viz.save(viz.loss_curves(records), os.path.join(plots, "loss_curves.png"))
 
 
-def train_and_evaluate(config, workdir: str):
-    """Train `config` in `workdir` (resuming if it holds checkpoints); returns the state."""
+def train_and_evaluate(config, workdir: str, run_hparams: dict | None = None):
+    """Train `config` in `workdir` (resuming if it holds checkpoints); returns the state.
+
+    `run_hparams` gives the `num_runs` vmapped runs their own values, field -> one value per
+    run: "seed", "optimizer.<hyperparameter>", "loss.terms.<term>" (`ae_jax.runs`); resumed
+    runs keep them, as the command's config wins over the checkpoint for these scalars.
+    """
+    run_hparams = run_hparams or {}
     os.makedirs(workdir, exist_ok=True)
     config_dict = json.loads(config.to_json_best_effort())
     check_workdir_config(config_dict, workdir)
 
     dataset = load_dataset(config.data)
     model = build_model(config.model, dataset.example_shape)
-    steps_per_epoch = len(dataset.train) // config.batch_size
+    run_indices = run_subsets(config, dataset)  # None, or each run's own training rows
+    num_train = len(dataset.train) if run_indices is None else run_indices.shape[-1]
+    steps_per_epoch = num_train // config.batch_size
     objective = make_objective(config.loss, model.output_activation, steps_per_epoch)
     corrupt = make_corruption(config.corruption)
     summary, counts = summarize(model, dataset.example_shape)
@@ -154,7 +192,8 @@ def train_and_evaluate(config, workdir: str):
         return None
 
     tx = make_optimizer(config.optimizer, steps_per_epoch, config.num_epochs)
-    state = initial_state(config, model, tx, dataset.example_shape)
+    state = initial_state(config, model, tx, dataset.example_shape, run_hparams.get("seed"))
+    state = apply_run_hparams(state, run_hparams)
     runs = config.get("num_runs", 1) > 1
     mngr = checkpoints.manager(workdir, config.get("keep_checkpoints", 3))
     start_epoch, restored = checkpoints.restore_latest(mngr, state)
@@ -168,8 +207,9 @@ def train_and_evaluate(config, workdir: str):
 
     loop = choose_loop(config.get("loop", "auto"), config.model.name)
     shape = dataset.example_shape
-    runner = EpochRunner(make_train_step(objective, shape, corrupt), len(dataset.train),
-                         config.batch_size, loop, config.get("steps_per_call", 1), runs)
+    runner = EpochRunner(make_train_step(objective, shape, corrupt), num_train,
+                         config.batch_size, loop, config.get("steps_per_call", 1), runs,
+                         run_indices)
     evaluate = make_eval_fn(objective, shape, config.get("eval_batch_size", 1000), corrupt,
                             runs)
     train_data = jax.device_put(dataset.train.reshape(len(dataset.train), -1))  # (N, D)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ae_jax.optimizers import is_injected_state
 from ae_jax.train_state import TrainState, create_train_state
@@ -64,11 +65,39 @@ def run_slice(state: TrainState, r: int) -> TrainState:
     return jax.tree_util.tree_map(lambda a: a[r], state)
 
 
-def initial_state(config, model, tx, example_shape):
-    """One run's state, or `num_runs` stacked states seeded seed, seed + 1, ..."""
+def initial_state(config, model, tx, example_shape, seeds: Sequence[int] | None = None):
+    """One run's state, or `num_runs` stacked states seeded seed, seed + 1, ... (or `seeds`,
+    one per run, when given)."""
     weights = dict(config.loss.get("terms", {}))
     num_runs = config.get("num_runs", 1)
+    if seeds is not None and len(seeds) != num_runs:
+        raise ValueError(f"{len(seeds)} seeds given for num_runs = {num_runs}")
     if num_runs > 1:
-        seeds = [config.seed + r for r in range(num_runs)]
+        seeds = [config.seed + r for r in range(num_runs)] if seeds is None else list(seeds)
         return create_run_states(model, tx, example_shape, seeds, weights)
-    return create_train_state(model, tx, example_shape, config.seed, weights)
+    seed = config.seed if seeds is None else int(seeds[0])
+    return create_train_state(model, tx, example_shape, seed, weights)
+
+
+def apply_run_hparams(state: TrainState, run_hparams: dict) -> TrainState:
+    """Per-run values keyed by config field, one value per run, e.g. for num_runs = 2
+    `{"optimizer.learning_rate": [0.05, 0.1], "loss.terms.kl": [1.0, 4.0]}`.
+
+    Fields: "optimizer.<injected hyperparameter>" and "loss.terms.<term>"; "seed" is read by
+    `initial_state` (it fixes the initial parameters) and skipped here. A single-run state
+    takes lists of length 1.
+    """
+    num_runs = int(np.shape(state.step)[0]) if np.ndim(state.step) else 1
+    opt, weights = {}, {}
+    for field, values in run_hparams.items():
+        if len(values) != num_runs:
+            raise ValueError(f"{field}: {len(values)} values for {num_runs} runs")
+        value = values if np.ndim(state.step) else values[0]
+        if field.startswith("optimizer."):
+            opt[field.removeprefix("optimizer.")] = value
+        elif field.startswith("loss.terms."):
+            weights[field.removeprefix("loss.terms.")] = value
+        elif field != "seed":
+            raise ValueError(f"{field!r} cannot differ between vmapped runs; per-run fields are "
+                             "seed, optimizer.<hyperparameter> and loss.terms.<term>")
+    return set_run_loss_weights(set_run_hyperparams(state, **opt), **weights)

@@ -113,10 +113,20 @@ class EpochRunner:
     weights of one architecture, see `ae_jax.runs`): every run gets its own data order from
     its own key, and all of them train in one compiled program under `jax.vmap`; metrics
     then have shape (R,).
+
+    `run_indices` ((R, N_r) with runs, (N_r,) without) gives each run its own subset of the
+    shared `data` (one-class training: run r sees only class r): the epoch permutes N_r
+    positions and run r's batch is `data[run_indices[r, positions]]`; `num_examples` is N_r.
     """
 
     def __init__(self, train_step, num_examples: int, batch_size: int, loop: str = "scan",
-                 steps_per_call: int = 1, runs: bool = False):
+                 steps_per_call: int = 1, runs: bool = False, run_indices=None):
+        if run_indices is not None and (jnp.ndim(run_indices) != 1 + runs
+                                        or jnp.shape(run_indices)[-1] != num_examples):
+            raise ValueError(
+                f"run_indices must be {'(R, N_r)' if runs else '(N_r,)'} with N_r = "
+                f"num_examples = {num_examples}; got shape {jnp.shape(run_indices)}"
+            )
         if batch_size > num_examples:
             raise ValueError(
                 f"batch_size {batch_size} is larger than the {num_examples} training examples"
@@ -130,29 +140,34 @@ class EpochRunner:
         indices = functools.partial(epoch_indices, num_examples=num_examples,
                                     batch_size=batch_size)
 
-        def whole_epoch(state, data, epoch):
-            idx = indices(state.key, epoch)
-            return _run_steps(train_step, state, data, idx, unroll=1)
+        def rows(key, epoch, table):
+            idx = indices(key, epoch)  # (steps, B) positions
+            return idx if table is None else table[idx]  # positions in the subset -> rows
+
+        def whole_epoch(state, data, epoch, table):
+            return _run_steps(train_step, state, data, rows(state.key, epoch, table), unroll=1)
 
         def chunk(state, data, idx):
             return _run_steps(train_step, state, data, idx, unroll=True)
 
         if runs:
-            indices_fn = jax.vmap(indices, in_axes=(0, None))  # -> (R, steps, B)
-            whole_epoch = jax.vmap(whole_epoch, in_axes=(0, None, None))
+            t = None if run_indices is None else 0
+            rows_fn = jax.vmap(rows, in_axes=(0, None, t))  # -> (R, steps, B)
+            whole_epoch = jax.vmap(whole_epoch, in_axes=(0, None, None, t))
             chunk = jax.vmap(chunk, in_axes=(0, None, 0))
         else:
-            indices_fn = indices
+            rows_fn = rows
         self.runs = runs
-        self._indices = jax.jit(indices_fn)
+        self.run_indices = None if run_indices is None else jnp.asarray(run_indices, jnp.int32)
+        self._indices = jax.jit(rows_fn)
         self._whole_epoch = jax.jit(whole_epoch, donate_argnums=0)
         self._chunk = jax.jit(chunk, donate_argnums=0)
 
     def __call__(self, state, data, epoch: int):
         if self.loop == "scan":
-            state, sums = self._whole_epoch(state, data, epoch)
+            state, sums = self._whole_epoch(state, data, epoch, self.run_indices)
         else:
-            idx = self._indices(state.key, epoch)
+            idx = self._indices(state.key, epoch, self.run_indices)
             sums = None
             for start in range(0, self.steps, self.steps_per_call):
                 part_idx = idx[..., start:start + self.steps_per_call, :]

@@ -9,6 +9,7 @@ import ml_collections
 
 def get_config() -> ml_collections.ConfigDict:
     config = ml_collections.ConfigDict()
+    config.family = "autoencoder"  # autoencoder | gan (GANs and the AAE: ae_jax/gan)
     config.seed = 0
     config.num_runs = 1  # > 1: runs seeded seed, seed+1, ... train together under jax.vmap
 
@@ -37,6 +38,9 @@ def get_config() -> ml_collections.ConfigDict:
         encoder_layers=(),      # conv: layer language, see ae_jax/models/conv.py
         decoder_layers=(),
         kernel_size=3,
+        compute_dtype="float32",  # float32 | bfloat16 (mixed precision: parameters stay f32)
+        # VAEs (ae_jax/models/vae.py: vae_mlp | vae_conv)
+        learn_output_variance=False,  # a learned log sigma^2 for a Gaussian decoder
     ))
 
     config.loss = ml_collections.ConfigDict(dict(
@@ -44,6 +48,13 @@ def get_config() -> ml_collections.ConfigDict:
         reduction="mean",       # over the pixels of one example: mean | sum
         terms=ml_collections.ConfigDict(),  # name -> weight, e.g. l2_weights=1e-4
         warmup_epochs=ml_collections.ConfigDict(),  # name -> epochs of linear warm-up
+        # sparsity terms (ae_jax/objectives/sparsity.py): l1_activity, kl_sparsity
+        activity_layer=ml_collections.config_dict.placeholder(int),  # None: code; i: hidden[i]
+        sparsity_target=0.05,   # kl_sparsity: rho, the target mean activation of each unit
+        # VAE terms (ae_jax/objectives/vae.py): kl, iwae, gaussian_nll; evaluation task nll
+        likelihood="bernoulli",  # p(x|z) for iwae and nll: bernoulli (logits) | gaussian
+        output_stddev=0.1,      # gaussian p(x|z): the fixed sigma, unless learned
+        iwae_samples=5,         # iwae: importance samples k per example and step
     ))
 
     config.corruption = ml_collections.ConfigDict(dict(

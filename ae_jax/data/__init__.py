@@ -7,6 +7,7 @@ Names:
   fonts                 the course's 5x7 font bitmaps, shipped in this package
   image_folder          images under data_dir, resized to image_size
   npz                   arrays x_train / x_test [/ y_train / y_test] in data.path
+  csv                   numeric rows of data.path as (N, 1, D, 1) float32 (csv_source.py)
   anything else         a TFDS catalog dataset with an 'image' feature (e.g. cifar10)
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import logging
 
+from ae_jax.data.csv_source import load_csv_from_config
 from ae_jax.data.dataset import Dataset, DataUnavailableError, to_float
 from ae_jax.data.idx import find_idx_dir, load_idx
 from ae_jax.data.local import load_digits, load_fonts_dataset, load_image_folder, load_npz
@@ -47,6 +49,8 @@ def _load(cfg) -> Dataset:
                                  cfg.get("grayscale", True), cfg.get("test_fraction", 0.1), seed)
     if name == "npz":
         return load_npz(cfg.get("path", ""))
+    if name == "csv":
+        return load_csv_from_config(cfg)
     if name in ("mnist", "fashion_mnist"):
         directory = find_idx_dir(name, data_dir)
         if directory:

@@ -12,7 +12,11 @@ import importlib
 from collections.abc import Callable
 
 TASKS: dict[str, Callable] = {}
-_TASK_MODULES = ("ae_jax.evaluation.reconstruction",)
+_TASK_MODULES = ("ae_jax.evaluation.reconstruction", "ae_jax.evaluation.likelihood",
+                 "ae_jax.evaluation.latent", "ae_jax.evaluation.anomaly",
+                 "ae_jax.evaluation.retrieval", "ae_jax.evaluation.representation",
+                 "ae_jax.evaluation.compression")
+_TASK_MODULES += ("ae_jax.evaluation.denoising",)
 
 
 def register_task(name: str):

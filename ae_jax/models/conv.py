@@ -61,7 +61,7 @@ def feature_shape(input_shape: Sequence[int], layers: Sequence[str], kernel_size
     return (h, w, c)
 
 
-def _apply_layers(x, layers, kernel_size, act):
+def _apply_layers(x, layers, kernel_size, act, dtype):
     """Run the layer language inside a compact module; returns the output and every conv
     activation."""
     hidden = []
@@ -70,7 +70,7 @@ def _apply_layers(x, layers, kernel_size, act):
         layer = parse_layer(spec)
         if layer[0] == "conv":
             conv = nn.Conv(layer[1], (kernel_size, kernel_size), padding=layer[2],
-                           name=f"conv_{conv_index}")
+                           dtype=dtype, name=f"conv_{conv_index}")
             x = act(conv(x))
             hidden.append(x)
             conv_index += 1
@@ -86,14 +86,16 @@ class ConvEncoder(nn.Module):
     kernel_size: int = 3
     activation: str = "relu"
     latent_dim: int | None = None
+    dtype: jnp.dtype = jnp.float32
 
     @nn.compact
     def __call__(self, x):
         h, hidden = _apply_layers(
-            x, self.layers, self.kernel_size, get_activation(self.activation)
+            x, self.layers, self.kernel_size, get_activation(self.activation), self.dtype
         )
         if self.latent_dim:
-            h = nn.Dense(self.latent_dim, name="latent")(h.reshape((h.shape[0], -1)))
+            flat = h.reshape((h.shape[0], -1))  # (B, h, w, c) -> (B, h*w*c)
+            h = nn.Dense(self.latent_dim, dtype=self.dtype, name="latent")(flat)
             hidden.append(h)
         return h, tuple(hidden)
 
@@ -105,16 +107,18 @@ class ConvDecoder(nn.Module):
     kernel_size: int = 3
     activation: str = "relu"
     latent_dim: int | None = None
+    dtype: jnp.dtype = jnp.float32
 
     @nn.compact
     def __call__(self, z):
         act = get_activation(self.activation)
         if self.latent_dim:
-            z = act(nn.Dense(math.prod(self.code_shape), name="from_latent")(z))
+            z = act(nn.Dense(math.prod(self.code_shape), dtype=self.dtype, name="from_latent")(z))
             z = z.reshape((z.shape[0], *self.code_shape))  # (B, h*w*c) -> (B, h, w, c)
-        h, _ = _apply_layers(z, self.layers, self.kernel_size, act)
+        h, _ = _apply_layers(z, self.layers, self.kernel_size, act, self.dtype)
         k = (self.kernel_size, self.kernel_size)
-        logits = nn.Conv(self.output_shape[-1], k, padding="SAME", name="output")(h)
+        logits = nn.Conv(self.output_shape[-1], k, padding="SAME", dtype=self.dtype,
+                         name="output")(h)
         if logits.shape[1:] != tuple(self.output_shape):
             raise ValueError(
                 f"decoder layers {tuple(self.layers)} produce {logits.shape[1:]}, "
@@ -133,15 +137,16 @@ class ConvAutoencoder(nn.Module):
     activation: str = "relu"
     latent_dim: int | None = None
     output_activation: str = "sigmoid"
+    dtype: jnp.dtype = jnp.float32  # computation dtype; parameters stay float32
 
     def setup(self):
         code_shape = feature_shape(self.output_shape, self.encoder_layers, self.kernel_size)
         self.encoder = ConvEncoder(
-            self.encoder_layers, self.kernel_size, self.activation, self.latent_dim
+            self.encoder_layers, self.kernel_size, self.activation, self.latent_dim, self.dtype
         )
         self.decoder = ConvDecoder(
             self.decoder_layers, tuple(self.output_shape), code_shape, self.kernel_size,
-            self.activation, self.latent_dim,
+            self.activation, self.latent_dim, self.dtype,
         )
 
     def encode(self, x: jax.Array) -> jax.Array:

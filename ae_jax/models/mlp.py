@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import flax.linen as nn
 import jax
+import jax.numpy as jnp
 
 from ae_jax.models.activations import get_activation
 
@@ -23,6 +24,7 @@ class MLPEncoder(nn.Module):
     latent_dim: int
     activation: str = "relu"
     latent_activation: str = "relu"
+    dtype: jnp.dtype = jnp.float32  # computation dtype; parameters stay float32
 
     @nn.compact
     def __call__(self, x: jax.Array):
@@ -30,9 +32,10 @@ class MLPEncoder(nn.Module):
         act = get_activation(self.activation)
         hidden = []
         for i, size in enumerate(self.hidden_sizes):
-            h = act(nn.Dense(size, name=f"dense_{i}")(h))
+            h = act(nn.Dense(size, dtype=self.dtype, name=f"dense_{i}")(h))
             hidden.append(h)
-        code = get_activation(self.latent_activation)(nn.Dense(self.latent_dim, name="latent")(h))
+        latent = nn.Dense(self.latent_dim, dtype=self.dtype, name="latent")
+        code = get_activation(self.latent_activation)(latent(h))
         return code, tuple(hidden) + (code,)
 
 
@@ -42,14 +45,15 @@ class MLPDecoder(nn.Module):
     hidden_sizes: Sequence[int]
     output_shape: Sequence[int]
     activation: str = "relu"
+    dtype: jnp.dtype = jnp.float32
 
     @nn.compact
     def __call__(self, z: jax.Array) -> jax.Array:
         act = get_activation(self.activation)
         h = z
         for i, size in enumerate(self.hidden_sizes):
-            h = act(nn.Dense(size, name=f"dense_{i}")(h))
-        logits = nn.Dense(math.prod(self.output_shape), name="output")(h)
+            h = act(nn.Dense(size, dtype=self.dtype, name=f"dense_{i}")(h))
+        logits = nn.Dense(math.prod(self.output_shape), dtype=self.dtype, name="output")(h)
         return logits.reshape((z.shape[0], *self.output_shape))  # (B, D) -> (B, H, W, C)
 
 
@@ -63,6 +67,7 @@ class MLPAutoencoder(nn.Module):
       decoder_hidden_sizes: decoder hidden layers, code side first; None mirrors the encoder.
       activation: hidden-layer activation; latent_activation: the code's activation.
       output_activation: applied to the logits to get x_hat (sigmoid pairs with BCE).
+      dtype: computation dtype (bfloat16 for mixed precision; parameters stay float32).
     """
 
     output_shape: Sequence[int]
@@ -72,14 +77,16 @@ class MLPAutoencoder(nn.Module):
     activation: str = "relu"
     latent_activation: str = "relu"
     output_activation: str = "sigmoid"
+    dtype: jnp.dtype = jnp.float32
 
     def setup(self):
         self.encoder = MLPEncoder(
-            self.hidden_sizes, self.latent_dim, self.activation, self.latent_activation
+            self.hidden_sizes, self.latent_dim, self.activation, self.latent_activation,
+            self.dtype,
         )
         dec = self.decoder_hidden_sizes
         dec = tuple(reversed(self.hidden_sizes)) if dec is None else tuple(dec)
-        self.decoder = MLPDecoder(dec, tuple(self.output_shape), self.activation)
+        self.decoder = MLPDecoder(dec, tuple(self.output_shape), self.activation, self.dtype)
 
     def encode(self, x):
         return self.encoder(x)[0]

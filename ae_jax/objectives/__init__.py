@@ -85,7 +85,8 @@ class Objective:
     def reconstruction_loss(self, x: jax.Array, logits: jax.Array) -> PerExample:
         # (B, H, W, C) -> (B, D): on XLA:CPU, elementwise maths and reductions over images
         # with a trailing channel axis of 1 ran about 4x slower than over flat rows.
-        x, logits = x.reshape((x.shape[0], -1)), logits.reshape((logits.shape[0], -1))
+        x = x.reshape((x.shape[0], -1))
+        logits = logits.reshape((logits.shape[0], -1)).astype(jnp.float32)  # bf16 -> f32
         if self.reconstruction == "bce":
             return reduce_per_example(bce_with_logits(logits, x), self.reduction)
         x_hat = get_activation(self.output_activation)(logits)
@@ -126,3 +127,7 @@ def make_objective(loss_config, output_activation: str, steps_per_epoch: int = 1
 def initial_weights(loss_config) -> dict[str, jax.Array]:
     """The term weights as float32 arrays, to be stored in the train state."""
     return {k: jnp.asarray(v, jnp.float32) for k, v in dict(loss_config.get("terms", {})).items()}
+
+
+from ae_jax.objectives import contractive, sparsity  # noqa: E402, F401, I001  (registers terms)
+from ae_jax.objectives import vae  # noqa: E402, F401  (registers kl, gaussian_nll, iwae)

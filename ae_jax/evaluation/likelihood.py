@@ -1,0 +1,196 @@
+"""Task `nll`: an importance-sampled -log p(x) in nats, IWAE bounds, ELBO, KL, active units.
+
+    p(x) = E_{z ~ q(z|x)} [p(x | z) p(z) / q(z | x)]
+    log p(x) ~= logsumexp_k log w_k - log K,
+    log w_k = log p(x | z_k) + log N(z_k; 0, I) - log q(z_k | x),   z_k ~ q(z | x)
+
+(Rezende et al. 2014; Burda et al. 2016). Its expectation is the bound L_K, which rises with K
+towards log p(x); K = 5,000 is the usual reported setting. Samples are drawn `sample_chunk`
+at a time for `example_batch` examples, sized so the decoder outputs of one chunk,
+(S, B, D) floats, stay under `max_elements`; each example's K log-weights are reduced with
+log-sum-exp.
+
+Reported in nats per example (sums over the pixels), averaged over the examples:
+  nll              -log p^(x) with K samples (and its standard error over examples)
+  iwae             -L_k for k = 1, 10, 100, ... from disjoint groups of the K samples;
+                   -L_1 is the Monte Carlo negative ELBO
+  negative_elbo    reconstruction + KL (the training loss at beta = 1)
+  reconstruction   E_q[-log p(x | z)] (K samples), also per pixel
+  kl               KL(q(z | x) || N(0, I)) in closed form
+  active_units     latent dims d with Cov_x(E_q[z_d]) > 0.01 over the whole test set
+                   (Burda et al. 2016), whatever num_examples is
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from scipy.special import logsumexp
+
+from ae_jax import rng, viz, viz_latent
+from ae_jax.data import to_float
+from ae_jax.evaluation import register_task
+from ae_jax.models.vae import reparameterize
+from ae_jax.objectives.vae import kl_to_standard_normal, log_likelihood, log_normal
+
+
+def chunk_size(num_samples: int, per_sample_elements: int, max_elements: int) -> int:
+    """The largest divisor S of num_samples with S * per_sample_elements <= max_elements."""
+    fits = max(1, max_elements // max(1, per_sample_elements))
+    return max(s for s in range(1, min(num_samples, fits) + 1) if num_samples % s == 0)
+
+
+def _chunk_log_weights(posterior, decode, likelihood, num_samples, params, x, key,
+                       output_logvar):
+    """(log w, log p(x|z)) of `num_samples` draws for a batch x: each (S, B); and KL (B,)."""
+    x = to_float(x)  # uint8 -> [0, 1]; floats pass through
+    mean, logvar = posterior(params, x)
+    b, latent = mean.shape
+    z = reparameterize(key, mean, logvar, num_samples)  # (S, B, L)
+    out = decode(params, z.reshape((num_samples * b, latent)))  # (S, B, L) -> (S*B, L)
+    out = out.reshape((num_samples, b, -1))  # (S*B, H, W, C) -> (S, B, D)
+    log_px = log_likelihood(x.reshape((b, -1)), out, likelihood, output_logvar)
+    zeros = jnp.zeros_like(mean)
+    log_w = log_px + log_normal(z, zeros, zeros) - log_normal(z, mean, logvar)
+    return log_w, log_px, kl_to_standard_normal(mean, logvar)
+
+
+def iwae_bounds(log_w: np.ndarray, ks) -> dict[int, np.ndarray]:
+    """L_k per example for each k <= K: the mean over floor(K / k) disjoint groups of
+    logsumexp(group) - log k. log_w is (K, B); returns k -> (B,)."""
+    num = log_w.shape[0]
+    out = {}
+    for k in ks:
+        if k > num:
+            continue
+        groups = np.asarray(log_w[: (num // k) * k], np.float64)
+        groups = groups.reshape((num // k, k, -1))  # (K', B) -> (G, k, B)
+        out[k] = np.mean(logsumexp(groups, axis=1) - math.log(k), axis=0)
+    return out
+
+
+def importance_sampled_stats(posterior, decode, params, x, key, num_samples: int,
+                             likelihood: str = "bernoulli", output_logvar=0.0,
+                             example_batch: int = 100, max_elements: int = 2 ** 24,
+                             ks=(1, 10, 100, 1000)) -> dict[str, np.ndarray]:
+    """Per-example log p^(x) (K samples), L_k, E_q log p(x|z) and KL, as numpy arrays.
+
+    posterior(params, x) -> (mean, logvar), each (B, L); decode(params, z) -> the decoder's
+    output for z (N, L): logits (bernoulli) or the mean (gaussian). x is (N, ...), uint8
+    (scaled to [0, 1]) or floats. Batch i, chunk c draws with fold_in(fold_in(key, i), c).
+    """
+    per_sample = min(example_batch, len(x)) * math.prod(x.shape[1:])
+    chunk = chunk_size(num_samples, per_sample, max_elements)
+    fn = jax.jit(functools.partial(_chunk_log_weights, posterior, decode, likelihood, chunk))
+    ks = tuple(sorted({k for k in ks if k < num_samples} | {num_samples}))
+    stats = {"log_px": [], "log_px_given_z": [], "kl": [], **{f"L_{k}": [] for k in ks}}
+    for i, start in enumerate(range(0, len(x), example_batch)):
+        xb = jnp.asarray(x[start:start + example_batch])
+        parts = [fn(params, xb, jax.random.fold_in(jax.random.fold_in(key, i), c),
+                    output_logvar) for c in range(num_samples // chunk)]
+        log_w = np.concatenate([np.asarray(p[0]) for p in parts])  # (K, B)
+        for k, bound in iwae_bounds(log_w, ks).items():
+            stats[f"L_{k}"].append(bound)
+        stats["log_px"].append(stats[f"L_{num_samples}"][-1])
+        stats["log_px_given_z"].append(np.mean([np.asarray(p[1]).mean(0) for p in parts], 0))
+        stats["kl"].append(np.asarray(parts[0][2]))
+    return {k: np.concatenate(v) for k, v in stats.items()}
+
+
+def active_units(means: np.ndarray, threshold: float = 0.01) -> tuple[int, np.ndarray]:
+    """Burda et al. (2016): dimension d is active when Cov_x(E_q[z_d]) > threshold.
+
+    means: posterior means (N, L) over a dataset; returns (count, per-dimension variance).
+    """
+    variance = np.var(np.asarray(means, np.float64), axis=0)
+    return int(np.sum(variance > threshold)), variance
+
+
+def make_active_units_fn(example_shape, batch_size: int, runs: bool = False,
+                         threshold: float = 0.01):
+    """Jitted `fn(state, flat_data) -> number of active units` (a float32 scalar; (R,) for a
+    state of R vmapped runs) over every example of the on-device (N, D) data, for per-epoch
+    metrics. The model needs `posterior`."""
+
+    def count(state, data):
+        n = data.shape[0]
+        steps = -(-n // batch_size)
+        pad = jnp.zeros((steps * batch_size - n, data.shape[1]), data.dtype)
+        batches = jnp.concatenate([data, pad]).reshape((steps, batch_size, -1))  # (S, B, D)
+
+        def body(_, batch):
+            x = to_float(batch).reshape((batch_size, *example_shape))  # (B, D) -> (B, H, W, C)
+            return None, state.apply_fn({"params": state.params}, x, method="posterior")[0]
+
+        _, means = jax.lax.scan(body, None, batches)  # (S, B, L)
+        means = means.reshape((steps * batch_size, -1))[:n]  # (S, B, L) -> (N, L)
+        return jnp.sum(jnp.var(means, axis=0) > threshold).astype(jnp.float32)
+
+    return jax.jit(jax.vmap(count, in_axes=(0, None)) if runs else count)
+
+
+def model_functions(run):
+    """(posterior, decode, output_logvar) of a trained VAE for `importance_sampled_stats`."""
+    if not hasattr(run.model, "posterior"):
+        raise ValueError(f"task needs a VAE (model with `posterior`); {run.config.model.name!r} "
+                         "has none")
+    likelihood = run.config.loss.get("likelihood", "bernoulli")
+    method = "decode" if likelihood == "bernoulli" else "decode_mean"
+    model = run.model
+
+    def posterior(params, x):
+        return model.apply({"params": params}, x, method="posterior")
+
+    def decode(params, z):
+        return model.apply({"params": params}, z, method=method)
+
+    if getattr(model, "learn_output_variance", False):
+        output_logvar = model.apply({"params": run.state.params}, method="output_logvar")
+    else:
+        output_logvar = 2.0 * math.log(float(run.config.loss.get("output_stddev", 0.1)))
+    return posterior, decode, jnp.float32(output_logvar)
+
+
+@register_task("nll")
+def nll(run, out_dir: str, options: dict) -> dict:
+    """Options: num_samples (K, 5000), num_examples (0: the whole test set), example_batch
+    (100), max_elements (2**24 decoder outputs per chunk), seed (0)."""
+    posterior, decode, output_logvar = model_functions(run)
+    num_samples = int(options.get("num_samples", 5000))
+    n = int(options.get("num_examples", 0)) or len(run.dataset.test)
+    x = run.dataset.test[:n]
+    key = jax.random.fold_in(rng.stream(run.state.key, "eval"), int(options.get("seed", 0)))
+    likelihood = run.config.loss.get("likelihood", "bernoulli")
+    t0 = time.perf_counter()
+    stats = importance_sampled_stats(
+        posterior, decode, run.state.params, x, key, num_samples, likelihood, output_logvar,
+        int(options.get("example_batch", 100)), int(options.get("max_elements", 2 ** 24)))
+    seconds = time.perf_counter() - t0
+    count, variance = active_units(run.encode(run.dataset.test))
+    recon = -stats["log_px_given_z"]
+    pixels = math.prod(run.dataset.example_shape)
+    iwae = {k: float(-stats[f"L_{k}"].mean()) for k in sorted(
+        int(name[2:]) for name in stats if name.startswith("L_"))}
+    result = {
+        "epoch": run.epoch, "likelihood": likelihood, "num_examples": int(n),
+        "num_samples": num_samples, "seconds": seconds,
+        "nll_nats": float(-stats["log_px"].mean()),
+        "nll_nats_stderr": float(stats["log_px"].std() / math.sqrt(n)),
+        "iwae_nats": {str(k): v for k, v in iwae.items()},
+        "negative_elbo_nats": float((recon + stats["kl"]).mean()),
+        "reconstruction_nats": float(recon.mean()),
+        "reconstruction_per_pixel": float(recon.mean() / pixels),
+        "kl_nats": float(stats["kl"].mean()),
+        "active_units": count,
+        "posterior_mean_variance": [float(v) for v in variance],
+    }
+    viz.save(viz_latent.bound_curve(list(iwae), list(iwae.values()),
+                                    f"-L_k on {n} test examples (nats)"),
+             os.path.join(out_dir, "nll_iwae_bounds.png"))
+    return result

@@ -1,0 +1,131 @@
+"""VAE terms: the closed-form KL, a Gaussian decoder's likelihood and the IWAE bound.
+
+With a Bernoulli decoder (`loss.reconstruction="bce"`, `reduction="sum"`) and
+`terms=dict(kl=1.0)` the loss of one example is its negative ELBO in nats,
+
+    -ELBO(x) = E_q(z|x)[-log p(x | z)] + KL(q(z | x) || N(0, I))
+            ~= sum_pixels bce(logits(z), x) + kl(x),     one z ~ q(z | x) per step,
+
+summed over the pixels of the example; the trainer takes the mean over the batch, so metrics
+report nats per example (divide `bce` by the number of pixels for the per-pixel value).
+beta-VAE: `terms=dict(kl=beta)`. KL warm-up: `loss.warmup_epochs=dict(kl=epochs)`.
+
+Gaussian decoder, p(x | z) = N(x; mu(z), sigma^2 I) with mu = output_activation(logits):
+  fixed sigma  `reconstruction="mse"`, `reduction="sum"`, `terms=dict(kl=2 * sigma**2)` is the
+               negative ELBO times 2 sigma^2 minus a constant: the same optimum and gradients
+               up to that scale. The `nll` evaluation reports exact nats with
+               `loss.likelihood="gaussian"` and `loss.output_stddev=sigma`.
+  learned      term `gaussian_nll` with `model.learn_output_variance=True` (and
+               `loss.likelihood="gaussian"` for the `nll` evaluation).
+
+The importance-weighted bound (Burda et al., 2016) with k samples,
+
+    L_k(x) = E[log (1/k) sum_j w_j],   w_j = p(x | z_j) p(z_j) / q(z_j | x),  z_j ~ q(z | x),
+
+is term `iwae` (per example -L_k); L_1 is the ELBO and L_k rises to log p(x) as k grows.
+`iwae` and `gaussian_nll` are whole likelihoods: they train with `reconstruction="none"`, an
+Objective that adds no reconstruction loss of its own.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+
+from ae_jax.objectives.reconstruction import PerExample, bce_with_logits
+from ae_jax.objectives.registry import register_term
+
+LOG_2PI = math.log(2.0 * math.pi)
+LIKELIHOODS = ("bernoulli", "gaussian")
+
+
+def kl_to_standard_normal(mean, logvar) -> jax.Array:
+    """KL(N(m, diag e^v) || N(0, I)) = 1/2 sum_d (e^v_d + m_d^2 - 1 - v_d), over the last axis."""
+    return 0.5 * jnp.sum(jnp.exp(logvar) + jnp.square(mean) - 1.0 - logvar, axis=-1)
+
+
+def kl_diagonal_gaussians(mean1, logvar1, mean2, logvar2) -> jax.Array:
+    """KL(N(m1, e^v1) || N(m2, e^v2)) = 1/2 sum_d (v2 - v1 + (e^v1 + (m1 - m2)^2) / e^v2 - 1)."""
+    ratio = (jnp.exp(logvar1) + jnp.square(mean1 - mean2)) * jnp.exp(-logvar2)
+    return 0.5 * jnp.sum(logvar2 - logvar1 + ratio - 1.0, axis=-1)
+
+
+def log_normal(z, mean, logvar) -> jax.Array:
+    """log N(z; m, diag e^v) = -1/2 sum_d (log 2 pi + v_d + (z_d - m_d)^2 e^-v_d), last axis."""
+    return -0.5 * jnp.sum(LOG_2PI + logvar + jnp.square(z - mean) * jnp.exp(-logvar), axis=-1)
+
+
+def log_likelihood(x, out, likelihood: str, output_logvar=0.0) -> jax.Array:
+    """log p(x | z) summed over the last axis (the pixels of flat examples).
+
+    bernoulli: `out` are logits; sum_i x_i log s(out_i) + (1 - x_i) log(1 - s(out_i)), i.e.
+               -sum_i bce(out_i, x_i) (for x in [0, 1] not only {0, 1}, as usual for images).
+    gaussian:  `out` is the mean mu; log N(x; mu, e^v I) with v = output_logvar (a scalar).
+    Computed in float32 whatever the model's compute dtype.
+    """
+    out = out.astype(jnp.float32)
+    if likelihood == "bernoulli":
+        return -jnp.sum(bce_with_logits(out, x), axis=-1)
+    if likelihood == "gaussian":
+        return log_normal(x, out, output_logvar)
+    raise ValueError(f"unknown likelihood {likelihood!r}: use one of {LIKELIHOODS}")
+
+
+def output_logvar_of(aux, loss_config):
+    """The Gaussian decoder's log sigma^2: learned (aux["output_logvar"]) or
+    2 log(loss.output_stddev)."""
+    if "output_logvar" in aux:
+        return aux["output_logvar"]
+    return 2.0 * math.log(float(loss_config.get("output_stddev", 0.1)))
+
+
+def importance_log_weights(x_flat, mean, logvar, z, out, likelihood: str, output_logvar=0.0):
+    """log w = log p(x | z) + log N(z; 0, I) - log q(z | x), shape (K, B).
+
+    x_flat (B, D), mean / logvar (B, L), z (K, B, L), out (K, B, D): decoder outputs of z.
+    """
+    zeros = jnp.zeros_like(mean)
+    return (log_likelihood(x_flat, out, likelihood, output_logvar)
+            + log_normal(z, zeros, zeros) - log_normal(z, mean, logvar))
+
+
+def iwae_bound(log_w) -> jax.Array:
+    """L_k = logsumexp_j log w_j - log k over the leading (sample) axis: (K, B) -> (B,)."""
+    return jax.nn.logsumexp(log_w, axis=0) - math.log(log_w.shape[0])
+
+
+@register_term("kl")
+def kl(x, logits, aux, params, loss_config) -> PerExample:
+    """KL(q(z|x) || N(0, I)) in closed form from aux["mean"], aux["logvar"] (nats)."""
+    return kl_to_standard_normal(aux["mean"], aux["logvar"])
+
+
+@register_term("gaussian_nll")
+def gaussian_nll(x, logits, aux, params, loss_config) -> PerExample:
+    """-log N(x; mu, sigma^2 I) = 1/2 sum_i (log 2 pi sigma^2 + (x_i - mu_i)^2 / sigma^2).
+
+    mu = aux["output_mean"] (the model's output activation of the logits); sigma^2 learned
+    (model.learn_output_variance) or fixed (loss.output_stddev). Sum over pixels (nats).
+    """
+    b = x.shape[0]
+    mu = aux["output_mean"].reshape((b, -1))  # (B, H, W, C) -> (B, D)
+    return -log_likelihood(x.reshape((b, -1)), mu, "gaussian", output_logvar_of(aux, loss_config))
+
+
+@register_term("iwae")
+def iwae(x, logits, aux, params, loss_config) -> PerExample:
+    """-L_k(x) with k = loss.iwae_samples draws from q(z | x) (reparameterised, "sample" rng)
+    and p(x | z) of loss.likelihood. Replaces reconstruction + KL (reconstruction="none")."""
+    k = int(loss_config.get("iwae_samples", 5))
+    likelihood = loss_config.get("likelihood", "bernoulli")
+    mean, logvar = aux["mean"], aux["logvar"]
+    b = x.shape[0]
+    z = aux["apply"]("sample_posterior", mean, logvar, k)  # (K, B, L)
+    method = "decode" if likelihood == "bernoulli" else "decode_mean"
+    out = aux["apply"](method, z.reshape((k * b, -1)))  # (K, B, L) -> (K*B, L)
+    out = out.reshape((k, b, -1))  # (K*B, H, W, C) -> (K, B, D)
+    log_w = importance_log_weights(x.reshape((b, -1)), mean, logvar, z, out, likelihood,
+                                   output_logvar_of(aux, loss_config))
+    return -iwae_bound(log_w)

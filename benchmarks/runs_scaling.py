@@ -1,0 +1,83 @@
+"""Wall time of R runs of one architecture trained together (vmapped, one compiled program)
+against R = 1, on Fashion-MNIST with the seeds' dense autoencoder by default.
+
+    python benchmarks/runs_scaling.py [--config configs/dense_ae.py] [--runs 1,2,4,8,16]
+        [--epochs 3]
+
+Prints steady epoch seconds (median of epochs 2..N) for each R, the time per run, and the
+ratio to R = 1 (the target: 8 runs in under 3x the time of one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import statistics
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from ae_jax.corruption import make_corruption  # noqa: E402
+from ae_jax.data import load_dataset  # noqa: E402
+from ae_jax.models import build_model  # noqa: E402
+from ae_jax.objectives import make_objective  # noqa: E402
+from ae_jax.optimizers import make_optimizer  # noqa: E402
+from ae_jax.runs import create_run_states  # noqa: E402
+from ae_jax.training import EpochRunner, choose_loop, make_train_step  # noqa: E402
+
+
+def load_config(path: str):
+    spec = importlib.util.spec_from_file_location("bench_config", os.path.join(ROOT, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_config()
+
+
+def epoch_seconds(config, dataset, num_runs: int, epochs: int) -> list[float]:
+    shape = dataset.example_shape
+    model = build_model(config.model, shape)
+    steps = len(dataset.train) // config.batch_size
+    objective = make_objective(config.loss, model.output_activation, steps)
+    tx = make_optimizer(config.optimizer, steps, epochs)
+    state = create_run_states(model, tx, shape, list(range(num_runs)),
+                              dict(config.loss.get("terms", {})))
+    loop = choose_loop(config.loop, config.model.name)
+    runner = EpochRunner(make_train_step(objective, shape, make_corruption(config.corruption)),
+                         len(dataset.train), config.batch_size, loop, config.steps_per_call,
+                         runs=True)
+    data = jax.device_put(jnp.asarray(dataset.train.reshape(len(dataset.train), -1)))
+    times = []
+    for epoch in range(1, epochs + 1):
+        t0 = time.perf_counter()
+        state, metrics = runner(state, data, epoch)
+        jax.block_until_ready(metrics)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--config", default="configs/dense_ae.py")
+    ap.add_argument("--runs", default="1,2,4,8,16")
+    ap.add_argument("--epochs", type=int, default=3)
+    args = ap.parse_args()
+    config = load_config(args.config)
+    dataset = load_dataset(config.data)
+    print(f"{args.config} on {dataset.describe()}; backend {jax.default_backend()}")
+    print("| runs | steady epoch s | s per run | time / 1 run |")
+    print("|---|---|---|---|")
+    base = None
+    for r in [int(x) for x in args.runs.split(",")]:
+        steady = statistics.median(epoch_seconds(config, dataset, r, args.epochs)[1:])
+        base = base or steady
+        print(f"| {r} | {steady:.3f} | {steady / r:.3f} | {steady / base:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""A convolutional VAE on Fashion-MNIST with a 16-dimensional latent.
+
+Encoder Conv32 - pool - Conv64 - pool (28 -> 7x7x64) -> mean 16, log-variance 16; decoder
+Dense(16 -> 7x7x64) - Conv64 - up - Conv32 - up - Conv1 logits (Bernoulli); 228,193
+parameters. Negative ELBO (BCE summed over pixels + closed-form KL) in nats per image, Adam
+1e-3, batch 128. On CPU the conv steps run as jitted chunks, not one scan (ae_jax/training.py).
+
+    python train.py --config=configs/vae_conv.py --workdir=runs/vae_conv
+    python evaluate.py --workdir=runs/vae_conv --task=nll --option=num_examples=100
+
+Measured on a shortened run (5 of the 20 epochs: about 5 minutes per epoch on a shared
+2-core CPU): test negative ELBO 245.97 nats per image = BCE 228.77 + KL 17.20. With
+`--option=num_examples=100 --option=example_batch=20 --option=max_elements=2097152`
+(k = 5,000 on the first 100 test images, 463 s): -log p(x) 232.34 +- 7.72 nats against a
+negative ELBO of 236.95 on the same images; 16 of 16 active units.
+"""
+
+from configs import default
+
+
+def get_config():
+    config = default.get_config()
+    config.data.name = "fashion_mnist"
+    config.model.name = "vae_conv"
+    config.model.latent_dim = 16
+    config.model.encoder_layers = ("conv32", "pool", "conv64", "pool")
+    config.model.decoder_layers = ("conv64", "up", "conv32", "up")
+    config.loss.reconstruction = "bce"
+    config.loss.reduction = "sum"
+    config.loss.terms = dict(kl=1.0)
+    config.batch_size = 128
+    config.num_epochs = 20
+    config.loop = "steps"
+    config.steps_per_call = 4
+    return config

@@ -1,0 +1,97 @@
+"""The importance-sampled likelihood against probabilistic PCA's exact log p(x); the `nll`
+task and active units on a tiny trained VAE."""
+
+import json
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from scipy.stats import multivariate_normal
+
+from ae_jax.evaluation import get_task
+from ae_jax.evaluation.likelihood import (
+    active_units,
+    chunk_size,
+    importance_sampled_stats,
+    iwae_bounds,
+    make_active_units_fn,
+)
+from ae_jax.evaluation.run import load_run
+from tests.test_vae import trained_vae_2d
+
+D, L, SIGMA = 6, 2, 0.7
+
+
+def _ppca(seed=0, n=24):
+    """A linear-Gaussian model z ~ N(0, I), x | z ~ N(W z + b, sigma^2 I), data from it, and
+    a deliberately imperfect diagonal q(z | x): the exact posterior mean shifted by 0.1 and
+    its marginal variances times 1.5 (broader than the posterior, so the weights are bounded)."""
+    r = np.random.default_rng(seed)
+    w, b = r.normal(size=(D, L)), r.normal(scale=0.5, size=D)
+    x = r.normal(size=(n, L)) @ w.T + b + SIGMA * r.normal(size=(n, D))
+    exact = multivariate_normal(b, w @ w.T + SIGMA ** 2 * np.eye(D)).logpdf(x)  # (n,)
+    m_inv = np.linalg.inv(w.T @ w + SIGMA ** 2 * np.eye(L))
+    a, logvar = m_inv @ w.T, np.log(1.5 * SIGMA ** 2 * np.diag(m_inv))
+    params = {k: jnp.asarray(v, jnp.float32) for k, v in
+              dict(w=w, b=b, a=a, logvar=logvar).items()}
+
+    def posterior(p, xb):
+        mean = (xb - p["b"]) @ p["a"].T + 0.1
+        return mean, jnp.broadcast_to(p["logvar"], mean.shape)
+
+    def decode(p, z):
+        return z @ p["w"].T + p["b"]
+
+    return posterior, decode, params, x.astype(np.float32), exact
+
+
+def test_importance_sampling_matches_ppca_exact_likelihood_and_bounds_rise_with_k():
+    posterior, decode, params, x, exact = _ppca()
+    stats = importance_sampled_stats(
+        posterior, decode, params, x, jax.random.PRNGKey(0), 5000, "gaussian",
+        2 * math.log(SIGMA), example_batch=12, max_elements=12 * D * 1000)
+    np.testing.assert_allclose(stats["log_px"], exact, atol=0.03)  # per example, nats
+    assert abs(stats["log_px"].mean() - exact.mean()) < 0.005
+    bounds = [stats[f"L_{k}"].mean() for k in (1, 10, 100, 1000, 5000)]
+    assert all(a < b for a, b in zip(bounds, bounds[1:], strict=False)), bounds
+    assert bounds[0] < exact.mean() - 0.1  # the ELBO of this q is clearly below log p(x)
+    # E_q log p(x|z) - KL is the ELBO: L_1 (its Monte Carlo estimate) agrees.
+    elbo = stats["log_px_given_z"] - stats["kl"]
+    np.testing.assert_allclose(elbo.mean(), bounds[0], atol=0.02)
+
+
+def test_iwae_bounds_and_chunks():
+    log_w = np.log(np.arange(1.0, 9.0))[:, None]  # (K=8, B=1)
+    bounds = iwae_bounds(log_w, (1, 2, 8, 16))
+    assert sorted(bounds) == [1, 2, 8]
+    np.testing.assert_allclose(bounds[8], [math.log(4.5)], rtol=1e-6)  # log mean(1..8)
+    np.testing.assert_allclose(bounds[1], [np.log(np.arange(1, 9)).mean()], rtol=1e-6)
+    assert chunk_size(5000, 784 * 100, 2 ** 24) == 200
+    assert chunk_size(7, 10, 5) == 1
+
+
+def test_active_units_counts_dimensions_that_vary():
+    r = np.random.default_rng(0)
+    means = np.stack([r.normal(size=500), 0.05 * r.normal(size=500), np.zeros(500)], axis=1)
+    count, variance = active_units(means)
+    assert count == 1 and variance.shape == (3,)
+
+
+def test_nll_task_on_a_trained_vae(tmp_path):
+    run = load_run(trained_vae_2d())
+    result = get_task("nll")(run, str(tmp_path), {"num_samples": 200, "num_examples": 50,
+                                                  "example_batch": 20})
+    json.dumps(result)
+    assert result["num_examples"] == 50 and result["num_samples"] == 200
+    iwae = [result["iwae_nats"][k] for k in ("1", "10", "100", "200")]
+    assert iwae[-1] == result["nll_nats"] and iwae[-1] < iwae[0]
+    assert result["nll_nats"] <= result["negative_elbo_nats"] + 0.5
+    np.testing.assert_allclose(result["negative_elbo_nats"],
+                               result["reconstruction_nats"] + result["kl_nats"], rtol=1e-5)
+    assert 0 <= result["active_units"] <= 2 and (tmp_path / "nll_iwae_bounds.png").exists()
+
+    # The on-device, per-epoch version agrees with the task's count.
+    data = jnp.asarray(run.dataset.test.reshape(len(run.dataset.test), -1))  # (N, D)
+    fn = make_active_units_fn(run.dataset.example_shape, 128)
+    assert int(fn(run.state, data)) == result["active_units"]
