@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from ae_jax import checkpoints, viz
 from ae_jax.corruption import make_corruption
 from ae_jax.data import Dataset, load_dataset, to_float
+from ae_jax.evaluation.likelihood import make_active_units_fn
 from ae_jax.metric_writers import MetricWriter, read_metrics
 from ae_jax.models import build_model
 from ae_jax.models.activations import get_activation
@@ -212,6 +213,9 @@ def train_and_evaluate(config, workdir: str, run_hparams: dict | None = None):
                          run_indices)
     evaluate = make_eval_fn(objective, shape, config.get("eval_batch_size", 1000), corrupt,
                             runs)
+    active_units = None  # VAEs: dims with Cov_x(E_q[z_d]) > 0.01 on the test set, per epoch
+    if hasattr(model, "posterior"):
+        active_units = make_active_units_fn(shape, config.get("eval_batch_size", 1000), runs)
     train_data = jax.device_put(dataset.train.reshape(len(dataset.train), -1))  # (N, D)
     test_data = jax.device_put(dataset.test.reshape(len(dataset.test), -1))
     logging.info("training epochs %d..%d, %d steps of %d, loop %r",
@@ -230,6 +234,8 @@ def train_and_evaluate(config, workdir: str, run_hparams: dict | None = None):
             seconds = time.perf_counter() - t0
             _check_finite(train_metrics, epoch, "train", workdir, mngr)
             test_metrics = _to_host(evaluate(state, test_data))
+            if active_units is not None:
+                test_metrics.update(_to_host({"active_units": active_units(state, test_data)}))
             _check_finite(test_metrics, epoch, "test", workdir, mngr)
             if epoch % every == 0 or epoch == config.num_epochs:
                 checkpoints.save(mngr, epoch, state, config_dict)

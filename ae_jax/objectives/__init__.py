@@ -17,6 +17,7 @@ under `jax.vmap` and a weight can follow a schedule inside the compiled step.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 
 import jax
@@ -58,9 +59,10 @@ class Objective:
     warmup_steps: Mapping[str, int] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
-        if self.reconstruction not in ("bce", "mse"):
+        if self.reconstruction not in ("bce", "mse", "none"):
             raise ValueError(
-                f"unknown reconstruction loss {self.reconstruction!r}: use 'bce' or 'mse'"
+                f"unknown reconstruction loss {self.reconstruction!r}: use 'bce', 'mse' or "
+                "'none' (a term is the whole likelihood: iwae, gaussian_nll)"
             )
         if self.reconstruction == "bce" and self.output_activation != "sigmoid":
             raise ValueError(
@@ -96,8 +98,13 @@ class Objective:
         self, x, logits, aux, params, weights: Mapping[str, jax.Array]
     ) -> tuple[PerExample, dict[str, PerExample]]:
         """Per-example total loss and every component by name (unweighted terms)."""
-        parts = {self.reconstruction: self.reconstruction_loss(x, logits)}
-        total = parts[self.reconstruction]
+        if self.reconstruction == "none":  # a term is the whole likelihood (iwae, gaussian_nll)
+            parts, total = {}, jnp.zeros((x.shape[0],), jnp.float32)
+        else:
+            parts = {self.reconstruction: self.reconstruction_loss(x, logits)}
+            total = parts[self.reconstruction]
+            if self.reduction == "sum":  # nats per example; also report the per-pixel mean
+                parts[f"{self.reconstruction}_per_pixel"] = total / math.prod(x.shape[1:])
         for name in self.term_names:
             parts[name] = TERMS[name](x, logits, aux, params, self.config)
             total = total + weights[name] * parts[name]
