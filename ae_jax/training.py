@@ -88,6 +88,10 @@ def epoch_indices(key, epoch, num_examples: int, batch_size: int) -> jax.Array:
 
 def _run_steps(train_step, state, data, indices, unroll):
     """Scan `train_step` over rows of `indices`; returns the state and summed metrics."""
+    if unroll is True and indices.shape[0] == 1:
+        # lax.scan(unroll=True) of length 1 still emits a while loop (JAX 0.10.2), and conv
+        # gradients inside a while loop are slow on XLA:CPU (134.7 vs 17.9 ms/step measured).
+        return train_step(state, data[indices[0]])
 
     def body(carry, idx):
         state, sums = carry
