@@ -8,7 +8,8 @@ nonlinear AE) for several K on Fashion-MNIST.
 
     python train.py --config=configs/linear_ae.py --workdir=runs/linear_ae
 
-Measured here (Fashion-MNIST, 20 epochs, K = 32): test MSE 0.01524 per pixel.
+Measured here (Fashion-MNIST, 20 epochs, K = 32): test MSE 0.01524 per pixel, against
+0.01514 for PCA with 32 components (benchmarks/pca_k_curve.py gives the whole curve).
 """
 
 from configs import default
