@@ -12,6 +12,7 @@ import pytest
 
 from ae_jax.data import load_dataset
 from ae_jax.evaluation import get_task
+from ae_jax.evaluation.denoising import _noise_names
 from ae_jax.evaluation.run import load_run
 from ae_jax.experiment import train_and_evaluate
 from ae_jax.models import build_model
@@ -190,19 +191,20 @@ def test_config_trains_end_to_end(name, trained):
 def test_denoising_task_scores_output_and_noisy_input(trained):
     workdir = trained("denoising_dense_mse")
     run = load_run(str(workdir))
-    result = get_task("denoising")(run, str(workdir), {"num_images": 4})
+    # by default: the run's own noise first, then the others
+    assert _noise_names(run, {}) == ["gaussian", "masking", "salt_and_pepper", "block"]
+    result = get_task("denoising")(run, str(workdir), {"noise": "gaussian,block",
+                                                       "num_images": 4})
     assert result["trained_with"] == "gaussian" and result["ssim_window"] == 7  # 8x8 digits
-    assert list(result["noise"]) == ["gaussian", "masking", "salt_and_pepper", "block"]
+    assert list(result["noise"]) == ["gaussian", "block"]
     for scores in result["noise"].values():
         assert all(np.isfinite(v) for v in scores.values())
         assert scores["psnr_gain"] == pytest.approx(scores["psnr_output"] - scores["psnr_noisy"])
-    for name in ("masking", "block"):  # output pasted into the deleted pixels only
-        assert np.isfinite(result["noise"][name]["psnr_filled"])
+    assert np.isfinite(result["noise"]["block"]["psnr_filled"])  # output in the hole only
     assert (workdir / "denoising.png").exists()
-    # options: other noise types and strengths than the run's own
-    masked = get_task("denoising")(run, str(workdir), {"noise": "masking", "probability": 0.5})
-    assert list(masked["noise"]) == ["masking"]
-    assert masked["noise"]["masking"]["psnr_noisy"] < result["noise"]["masking"]["psnr_noisy"]
+    # options: other strengths than the run's own
+    stronger = get_task("denoising")(run, str(workdir), {"noise": "gaussian", "stddev": 1.0})
+    assert stronger["noise"]["gaussian"]["psnr_noisy"] < result["noise"]["gaussian"]["psnr_noisy"]
 
 
 def _mean_code(state, model, x):
