@@ -198,11 +198,12 @@ def make_eval_fn(objective, example_shape, batch_size: int, corrupt: Callable | 
     comes from the run's fixed "eval" stream, so evaluations are repeatable.
     """
 
-    def per_example(state, batch, key):
+    def per_example(state, batch, key, mask):
         x = unflatten(batch, example_shape)
         inputs = corrupt(rng.stream(key, "noise"), x) if corrupt is not None else x
         logits, aux = forward(state.apply_fn, state.params, inputs,
                               {"sample": rng.stream(key, "sample")})
+        aux = {**aux, "mask": mask}  # (B,) 1 for real examples, 0 for padding
         weights = objective.weights_at(state.loss_weights, state.step)
         total, parts = objective(x, logits, aux, state.params, weights)
         return {"loss": total, **parts}
@@ -218,10 +219,10 @@ def make_eval_fn(objective, example_shape, batch_size: int, corrupt: Callable | 
 
         def body(sums, inp):
             batch, m, key = inp
-            values = per_example(state, batch, key)
+            values = per_example(state, batch, key, m)
             return jax.tree_util.tree_map(lambda s, v: s + jnp.sum(v * m), sums, values), None
 
-        shapes = jax.eval_shape(per_example, state, batches[0], keys[0])
+        shapes = jax.eval_shape(per_example, state, batches[0], keys[0], mask[0])
         zeros = jax.tree_util.tree_map(lambda s: jnp.zeros((), jnp.float32), shapes)
         sums, _ = jax.lax.scan(body, zeros, (batches, mask, keys))
         return jax.tree_util.tree_map(lambda s: s / n, sums)

@@ -17,8 +17,8 @@ Measured here, on a shortened run only (the 100-epoch run is far beyond this 2-c
 
 test BCE 0.3140; gaussian 0.5: PSNR 9.30 dB for the noisy input -> 16.81 dB for the output
 (+7.5 dB), SSIM 0.256 -> 0.507; salt-and-pepper (p = 0.3): 9.03 -> 15.89 dB. About 35-50 s
-per 10,000-image epoch with steps_per_call=6; with the default steps_per_call=1 an epoch took
-about 300 s here (a one-step chunk compiles to a while loop; see ae_jax/training.py).
+per 10,000-image epoch with steps_per_call=6 on this (busy) 2-core CPU. (Before the one-step
+chunk of ae_jax/training.py ran the step directly, steps_per_call=1 took about 300 s.)
 """
 
 from configs import default
