@@ -82,3 +82,16 @@ def test_batch_larger_than_data_is_an_error():
     ds, _, objective, _, flat = _setup(config)
     with pytest.raises(ValueError, match="larger than the 1438 training examples"):
         EpochRunner(make_train_step(objective, ds.example_shape), len(flat), 5000)
+
+
+def test_bfloat16_compute_keeps_float32_params_and_matches_loss():
+    results = {}
+    for dtype in ("float32", "bfloat16"):
+        config = digits_config(**{"model.compute_dtype": dtype})
+        ds, model, objective, state, flat = _setup(config)
+        runner = EpochRunner(make_train_step(objective, ds.example_shape), len(flat), 64, "scan")
+        for epoch in range(1, 4):
+            state, metrics = runner(state, flat, epoch)
+        assert all(p.dtype == jnp.float32 for p in jax.tree_util.tree_leaves(state.params))
+        results[dtype] = float(metrics["loss"])
+    assert results["bfloat16"] == pytest.approx(results["float32"], rel=0.03)
