@@ -5,6 +5,9 @@ Conv8 (584) - up - Conv8 (584) - up - Conv16 'valid' 16 -> 14 (1,168) - up - Con
 BCE, Adam 1e-3, batch 128, 10 epochs (the seed trains it for its pictures).
 
     python train.py --config=configs/conv_ae.py --workdir=runs/conv_ae
+
+Measured (Fashion-MNIST, 2-core CPU): test BCE 0.2885 per pixel after 10 epochs, about 41 s per
+epoch (XLA:CPU convolutions; loop "steps").
 """
 
 from configs import default

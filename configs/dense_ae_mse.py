@@ -5,6 +5,8 @@ The seed's Keras 2 Adadelta had learning rate 1.0 (Keras 3 changed the default t
 which this model barely moves in 50 epochs); 1.0 is used here.
 
     python train.py --config=configs/dense_ae_mse.py --workdir=runs/dense_ae_mse
+
+Measured (Fashion-MNIST, 2-core CPU): test MSE 0.0516 per pixel after 50 epochs.
 """
 
 from configs import default
