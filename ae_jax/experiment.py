@@ -145,6 +145,12 @@ def write_plots(workdir: str, state, model, dataset: Dataset, n: int, corrupt=No
         return
     if np.ndim(state.step):  # several runs: plot the first
         state = run_slice(state, 0)
+    plots = os.path.join(workdir, "plots")
+    records = read_metrics(workdir)
+    if records:
+        viz.save(viz.loss_curves(records), os.path.join(plots, "loss_curves.png"))
+    if n <= 0:  # num_plot_images=0: loss curves only
+        return
     x = dataset.test[:n]
     rows = {"input": to_float(x)}
     if corrupt is not None:
@@ -155,12 +161,8 @@ def write_plots(workdir: str, state, model, dataset: Dataset, n: int, corrupt=No
         rows["reconstruction"] = np.asarray(get_activation(model.output_activation)(logits))
     else:
         rows["reconstruction"] = reconstruct(state, model, x)
-    plots = os.path.join(workdir, "plots")
     viz.save(viz.reconstructions(rows, f"{dataset.name}: test examples"),
              os.path.join(plots, "reconstructions.png"))
-    records = read_metrics(workdir)
-    if records:
-        viz.save(viz.loss_curves(records), os.path.join(plots, "loss_curves.png"))
 
 
 def train_and_evaluate(config, workdir: str, run_hparams: dict | None = None):
