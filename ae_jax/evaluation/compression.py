@@ -130,7 +130,7 @@ def ae_codec(run):
 
     def decode(codes):
         z = codes.reshape((len(codes), *code_shape))  # (N, K) -> the model's code shape
-        return np.clip(np.asarray(act(run._apply(z, method="decode"))), 0.0, 1.0)
+        return np.clip(np.asarray(act(run.decode(z))), 0.0, 1.0)
 
     return run.encode, decode
 

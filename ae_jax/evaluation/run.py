@@ -31,14 +31,28 @@ class TrainedRun:
     state: TrainState
     epoch: int
 
+    _compiled: dict = dataclasses.field(default_factory=dict, repr=False)
+
+    def _jitted(self, method):
+        """One compiled function per model method, reused by every call (a jit built per
+        call would recompile each time)."""
+        if method not in self._compiled:
+            key = rng.stream(self.state.key, "eval")
+            self._compiled[method] = jax.jit(
+                lambda p, b: self.model.apply({"params": p}, b, method=method,
+                                              rngs={"sample": key}))
+        return self._compiled[method]
+
     def _apply(self, x, method=None, batch_size: int = 1000):
         """Apply the model (or one of its methods) to host examples in batches."""
-        key = rng.stream(self.state.key, "eval")
-        fn = jax.jit(lambda p, b: self.model.apply({"params": p}, b, method=method,
-                                                   rngs={"sample": key}))
+        fn = self._jitted(method)
         outs = [fn(self.state.params, jnp.asarray(x[i:i + batch_size]))
                 for i in range(0, len(x), batch_size)]
         return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outs)
+
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        """Decoder logits of host codes."""
+        return np.asarray(self._apply(np.asarray(z, np.float32), method="decode"))
 
     def encode(self, x: np.ndarray) -> np.ndarray:
         """Codes of host examples (uint8 or float), flattened to (N, K)."""
@@ -52,16 +66,18 @@ class TrainedRun:
 
     def per_example_loss(self, x: np.ndarray) -> np.ndarray:
         """The training objective of each example (anomaly score), shape (N,)."""
-        weights = self.objective.weights_at(self.state.loss_weights, self.state.step)
+        if "loss" not in self._compiled:
+            weights = self.objective.weights_at(self.state.loss_weights, self.state.step)
+            key = rng.stream(self.state.key, "eval")
 
-        key = rng.stream(self.state.key, "eval")
+            @jax.jit
+            def loss(params, b):
+                xb = to_float(b)
+                logits, aux = forward(self.model.apply, params, xb, {"sample": key})
+                return self.objective(xb, logits, aux, params, weights)[0]
 
-        @jax.jit
-        def loss(params, b):
-            xb = to_float(b)
-            logits, aux = forward(self.model.apply, params, xb, {"sample": key})
-            return self.objective(xb, logits, aux, params, weights)[0]
-
+            self._compiled["loss"] = loss
+        loss = self._compiled["loss"]
         return np.concatenate([np.asarray(loss(self.state.params, jnp.asarray(x[i:i + 1000])))
                                for i in range(0, len(x), 1000)])
 
