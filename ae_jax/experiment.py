@@ -9,27 +9,28 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from tqdm.auto import tqdm
 
 from ae_jax import checkpoints, viz
 from ae_jax.corruption import make_corruption
 from ae_jax.data import Dataset, load_dataset, to_float
 from ae_jax.evaluation.likelihood import make_active_units_fn
+from ae_jax.loop import NonFiniteLossError, run_epochs
 from ae_jax.metric_writers import MetricWriter, read_metrics
 from ae_jax.models import build_model
 from ae_jax.models.activations import get_activation
 from ae_jax.models.summary import summarize
 from ae_jax.objectives import make_objective
 from ae_jax.optimizers import make_optimizer, with_hyperparams_of
+from ae_jax.parallel import initialize_distributed, make_mesh, replicate
 from ae_jax.runs import apply_run_hparams, initial_state, run_slice
 from ae_jax.training import EpochRunner, choose_loop, make_eval_fn, make_train_step
+
+__all__ = ["NonFiniteLossError", "train_and_evaluate", "place_data"]
 
 
 def quiet_libraries() -> None:
@@ -40,10 +41,6 @@ def quiet_libraries() -> None:
 
     for handler in logging.getLogger().handlers:
         handler.addFilter(keep)
-
-
-class NonFiniteLossError(FloatingPointError):
-    """The loss became NaN or infinite; the message names the epoch, split and terms."""
 
 
 # Config fields that fix the shapes of the parameters: a workdir trained with other values
@@ -79,30 +76,6 @@ def check_workdir_config(config_dict: dict, workdir: str) -> None:
         )
 
 
-def _check_finite(metrics: dict, epoch: int, split: str, workdir: str, mngr):
-    bad = [k for k, v in metrics.items() if not k.endswith("_per_run") and not math.isfinite(v)]
-    if bad:
-        last = mngr.latest_step()
-        kept = (f"the last good checkpoint (epoch {last}) is kept in {workdir}/checkpoints"
-                if last else "no checkpoint was written")
-        raise NonFiniteLossError(
-            f"non-finite {split} loss at epoch {epoch}: "
-            + ", ".join(f"{k}={metrics[k]}" for k in bad)
-            + f"; training stopped and {kept}. Try a smaller learning rate or loss weight."
-        )
-
-
-def _to_host(metrics) -> dict:
-    """Floats; for several runs, the mean over runs plus `<name>_per_run` lists."""
-    out = {}
-    for k, v in jax.device_get(metrics).items():
-        v = np.asarray(v)
-        out[k] = float(v.mean())
-        if v.ndim:
-            out[f"{k}_per_run"] = [float(x) for x in v]
-    return out
-
-
 def one_class_indices(labels: np.ndarray, classes) -> np.ndarray:
     """(R, N_r) training rows for one-class runs: row r lists examples of class classes[r].
 
@@ -133,6 +106,32 @@ def run_subsets(config, dataset: Dataset) -> np.ndarray | None:
     return table if num_runs > 1 else table[0]
 
 
+def choose_placement(placement: str, nbytes: int, device=None, fraction: float = 0.5) -> str:
+    """Resolve `data.placement`: "device" (the dataset lives on the device, batches are
+    gathered inside the compiled epoch), "host" (streaming: host batches prefetched), or
+    "auto": "host" when the data would take more than `fraction` of the device's memory.
+    Backends that report no memory limit (CPU, whose device memory is the host's) get
+    "device"."""
+    if placement not in ("auto", "device", "host"):
+        raise ValueError(f"unknown data.placement {placement!r}: use auto, device or host")
+    if placement != "auto":
+        return placement
+    stats = (device or jax.local_devices()[0]).memory_stats() or {}
+    limit = stats.get("bytes_limit")
+    return "host" if limit and nbytes > fraction * limit else "device"
+
+
+def place_data(dataset: Dataset, placement: str, mesh):
+    """(train, test, placement): the splits flattened to (N, D) uint8, replicated on the mesh
+    for "device", left as host numpy arrays for "host" (see `EpochRunner`)."""
+    train = dataset.train.reshape(len(dataset.train), -1)  # (N, H, W, C) -> (N, D)
+    test = dataset.test.reshape(len(dataset.test), -1)
+    placement = choose_placement(placement, train.nbytes + test.nbytes)
+    if placement == "device":
+        train, test = replicate(train, mesh), replicate(test, mesh)
+    return train, test, placement
+
+
 def reconstruct(state, model, x: np.ndarray) -> np.ndarray:
     """x_hat in [0, 1] for host examples x (uint8 or float), using the code's mean."""
     logits, _ = state.apply_fn({"params": state.params}, to_float(jnp.asarray(x)),
@@ -143,6 +142,7 @@ def reconstruct(state, model, x: np.ndarray) -> np.ndarray:
 def write_plots(workdir: str, state, model, dataset: Dataset, n: int, corrupt=None) -> None:
     if jax.process_index() != 0:
         return
+    state = jax.device_get(state)  # host copy: process 0 plots alone, even on a global mesh
     if np.ndim(state.step):  # several runs: plot the first
         state = run_slice(state, 0)
     plots = os.path.join(workdir, "plots")
@@ -173,6 +173,7 @@ def train_and_evaluate(config, workdir: str, run_hparams: dict | None = None):
     runs keep them, as the command's config wins over the checkpoint for these scalars.
     """
     run_hparams = run_hparams or {}
+    initialize_distributed(config.get("distributed"))
     os.makedirs(workdir, exist_ok=True)
     config_dict = json.loads(config.to_json_best_effort())
     check_workdir_config(config_dict, workdir)
@@ -195,8 +196,9 @@ def train_and_evaluate(config, workdir: str, run_hparams: dict | None = None):
         return None
 
     tx = make_optimizer(config.optimizer, steps_per_epoch, config.num_epochs)
+    mesh = make_mesh(config.get("num_devices", 1))
     state = initial_state(config, model, tx, dataset.example_shape, run_hparams.get("seed"))
-    state = apply_run_hparams(state, run_hparams)
+    state = replicate(apply_run_hparams(state, run_hparams), mesh)
     runs = config.get("num_runs", 1) > 1
     mngr = checkpoints.manager(workdir, config.get("keep_checkpoints", 3))
     start_epoch, restored = checkpoints.restore_latest(mngr, state)
@@ -209,47 +211,42 @@ def train_and_evaluate(config, workdir: str, run_hparams: dict | None = None):
     writer.truncate(start_epoch)
 
     loop = choose_loop(config.get("loop", "auto"), config.model.name)
+    train_data, test_data, placement = place_data(dataset, config.data.get("placement", "auto"),
+                                                  mesh)
     shape = dataset.example_shape
+    stream = config.get("stream_batches", 64)
     runner = EpochRunner(make_train_step(objective, shape, corrupt), num_train,
                          config.batch_size, loop, config.get("steps_per_call", 1), runs,
-                         run_indices)
-    evaluate = make_eval_fn(objective, shape, config.get("eval_batch_size", 1000), corrupt,
-                            runs)
+                         run_indices, mesh, stream)
+    eval_batch = config.get("eval_batch_size", 1000)
+    evaluate = make_eval_fn(objective, shape, eval_batch, corrupt, runs, mesh, stream)
     active_units = None  # VAEs: dims with Cov_x(E_q[z_d]) > 0.01 on the test set, per epoch
     if hasattr(model, "posterior"):
-        active_units = make_active_units_fn(shape, config.get("eval_batch_size", 1000), runs)
-    train_data = jax.device_put(dataset.train.reshape(len(dataset.train), -1))  # (N, D)
-    test_data = jax.device_put(dataset.test.reshape(len(dataset.test), -1))
-    logging.info("training epochs %d..%d, %d steps of %d, loop %r",
-                 start_epoch + 1, config.num_epochs, steps_per_epoch, config.batch_size, loop)
+        active_units = make_active_units_fn(shape, eval_batch, runs)
 
-    every = config.get("checkpoint_every_epochs", 1)
+    def test_metrics(state):
+        metrics = dict(evaluate(state, test_data))
+        if active_units is not None:
+            metrics["active_units"] = active_units(state, test_data)
+        return metrics
+
     plot_every = config.get("plot_every_epochs", 0)
-    bar = tqdm(range(start_epoch + 1, config.num_epochs + 1), initial=start_epoch,
-               total=config.num_epochs, desc="epochs",
-               disable=not config.get("progress_bar", True) or jax.process_index() != 0)
-    try:
-        for epoch in bar:
-            t0 = time.perf_counter()
-            state, train_metrics = runner(state, train_data, epoch)
-            train_metrics = _to_host(train_metrics)
-            seconds = time.perf_counter() - t0
-            _check_finite(train_metrics, epoch, "train", workdir, mngr)
-            test_metrics = _to_host(evaluate(state, test_data))
-            if active_units is not None:
-                test_metrics.update(_to_host({"active_units": active_units(state, test_data)}))
-            _check_finite(test_metrics, epoch, "test", workdir, mngr)
-            if epoch % every == 0 or epoch == config.num_epochs:
-                checkpoints.save(mngr, epoch, state, config_dict)
-            writer.write(epoch, "train", {**train_metrics, "seconds": seconds})
-            writer.write(epoch, "test", test_metrics)
-            bar.set_postfix(loss=f"{train_metrics['loss']:.4f}",  # the mean over runs
-                            test_loss=f"{test_metrics['loss']:.4f}")
-            if plot_every and epoch % plot_every == 0:
-                write_plots(workdir, state, model, dataset, config.get("num_plot_images", 10),
-                            corrupt)
-    finally:
-        mngr.wait_until_finished()
-        writer.close()
+
+    def after_epoch(state, epoch):
+        if plot_every and epoch % plot_every == 0:
+            write_plots(workdir, state, model, dataset, config.get("num_plot_images", 10),
+                        corrupt)
+
+    logging.info("training epochs %d..%d, %d steps of %d, loop %r, data on %s, %d device(s)",
+                 start_epoch + 1, config.num_epochs, steps_per_epoch, config.batch_size, loop,
+                 placement, mesh.devices.size)
+    state, _ = run_epochs(
+        state, runner, train_data, test_metrics, start_epoch=start_epoch,
+        num_epochs=config.num_epochs, mngr=mngr, writer=writer, config_dict=config_dict,
+        workdir=workdir, checkpoint_every=config.get("checkpoint_every_epochs", 1),
+        progress_bar=config.get("progress_bar", True), profile=config.get("profile", False),
+        postfix=lambda train, test: {"loss": f"{train['loss']:.4f}",  # the mean over runs
+                                     "test_loss": f"{test['loss']:.4f}"},
+        after_epoch=after_epoch)
     write_plots(workdir, state, model, dataset, config.get("num_plot_images", 10), corrupt)
     return state

@@ -16,13 +16,17 @@ Loop shapes (`config.loop`), one function for all:
 from __future__ import annotations
 
 import functools
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ae_jax import rng
 from ae_jax.data import to_float
+from ae_jax.parallel import check_divisible, replicate, replicated, shard_batch
 
 Metrics = dict[str, jax.Array]
 
@@ -86,16 +90,17 @@ def epoch_indices(key, epoch, num_examples: int, batch_size: int) -> jax.Array:
     return perm[: steps * batch_size].reshape(steps, batch_size)  # (N,) -> (steps, B)
 
 
-def _run_steps(train_step, state, data, indices, unroll):
-    """Scan `train_step` over rows of `indices`; returns the state and summed metrics."""
+def _run_steps(train_step, state, data, indices, unroll, mesh=None):
+    """Scan `train_step` over rows of `indices` (steps, B); returns the state and summed
+    metrics. Each batch `data[idx]` is split over the mesh's devices (data parallelism)."""
     if unroll is True and indices.shape[0] == 1:
         # lax.scan(unroll=True) of length 1 still emits a while loop (JAX 0.10.2), and conv
         # gradients inside a while loop are slow on XLA:CPU (134.7 vs 17.9 ms/step measured).
-        return train_step(state, data[indices[0]])
+        return train_step(state, shard_batch(data[indices[0]], mesh))
 
     def body(carry, idx):
         state, sums = carry
-        state, metrics = train_step(state, data[idx])
+        state, metrics = train_step(state, shard_batch(data[idx], mesh))
         sums = jax.tree_util.tree_map(jnp.add, sums, metrics)
         return (state, sums), None
 
@@ -105,13 +110,47 @@ def _run_steps(train_step, state, data, indices, unroll):
     return state, sums
 
 
+def _add(a, b):
+    return b if a is None else jax.tree_util.tree_map(jnp.add, a, b)
+
+
+def host_chunks(data: np.ndarray, rows: np.ndarray, chunk: int, sharding=None,
+                prefetch: int = 2):
+    """Yield `(device_rows, local_indices)` for the streaming path: for each group of `chunk`
+    batches along the steps axis of `rows` (..., steps, B), the examples they use gathered on
+    the host into (M, D), sent to the device (`sharding`: replicated over the mesh), and
+    their positions in it (..., k, B). A background thread gathers and transfers the next
+    `prefetch` groups while the device trains on the current one.
+    """
+    starts = list(range(0, rows.shape[-2], chunk))
+
+    def load(start):
+        part = rows[..., start:start + chunk, :]  # (..., k, B) example rows
+        local = np.arange(part.size, dtype=np.int32).reshape(part.shape)
+        flat = data[part.reshape(-1)]  # (M, D) with M = part.size
+        return jax.device_put(flat, sharding), jax.device_put(local, sharding)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = deque(pool.submit(load, start) for start in starts[:prefetch])
+        for i in range(len(starts)):
+            if i + prefetch < len(starts):
+                pending.append(pool.submit(load, starts[i + prefetch]))
+            yield pending.popleft().result()
+
+
 class EpochRunner:
     """Runs one training epoch of a given loop shape; `runner(state, data, epoch)`.
 
     Returns the new state and the epoch's mean metrics (device arrays; nothing is copied to
-    the host here). `data` is the on-device training set flattened to (N, D) (see
-    `unflatten`), passed as an argument (a jitted function that closes over it embeds it as
-    a constant).
+    the host here). `data` is the training set flattened to (N, D) (see `unflatten`):
+
+      a device array  on-device path: batches are gathered inside the compiled code; `data`
+                      is an argument (a jitted function that closes over it embeds it as a
+                      constant).
+      a numpy array   streaming path, for data that does not fit on the device: the same
+                      epoch's batches are gathered on the host, `stream_batches` batches at a
+                      time, and prefetched to the device (`host_chunks`); each group then
+                      trains with the same loop shape. Same steps, same order, same numbers.
 
     With `runs=True` the state has a leading run axis (several seeds, learning rates or loss
     weights of one architecture, see `ae_jax.runs`): every run gets its own data order from
@@ -121,10 +160,14 @@ class EpochRunner:
     `run_indices` ((R, N_r) with runs, (N_r,) without) gives each run its own subset of the
     shared `data` (one-class training: run r sees only class r): the epoch permutes N_r
     positions and run r's batch is `data[run_indices[r, positions]]`; `num_examples` is N_r.
+
+    With a `mesh` (`ae_jax.parallel`) each batch is split over its devices; state and data
+    are expected replicated on it.
     """
 
     def __init__(self, train_step, num_examples: int, batch_size: int, loop: str = "scan",
-                 steps_per_call: int = 1, runs: bool = False, run_indices=None):
+                 steps_per_call: int = 1, runs: bool = False, run_indices=None, mesh=None,
+                 stream_batches: int = 64):
         if run_indices is not None and (jnp.ndim(run_indices) != 1 + runs
                                         or jnp.shape(run_indices)[-1] != num_examples):
             raise ValueError(
@@ -137,10 +180,17 @@ class EpochRunner:
             )
         if loop not in ("scan", "steps"):
             raise ValueError(f"unknown loop {loop!r}: use 'scan', 'steps' or 'auto'")
+        if mesh is not None:
+            check_divisible(mesh, batch_size=batch_size)
         self.loop = loop
         self.steps = num_examples // batch_size
         self.steps_per_call = max(1, min(steps_per_call, self.steps))
+        self.stream_batches = max(1, stream_batches)
         self.num_examples, self.batch_size = num_examples, batch_size
+        self.mesh = mesh
+        # Known trap: hundreds of queued sharded calls without a sync deadlocked XLA:CPU's
+        # all-reduce; the steps loop waits for the device every `sync_every` calls.
+        self.sync_every = 16 if mesh is not None and mesh.devices.size > 1 else 0
         indices = functools.partial(epoch_indices, num_examples=num_examples,
                                     batch_size=batch_size)
 
@@ -149,34 +199,57 @@ class EpochRunner:
             return idx if table is None else table[idx]  # positions in the subset -> rows
 
         def whole_epoch(state, data, epoch, table):
-            return _run_steps(train_step, state, data, rows(state.key, epoch, table), unroll=1)
+            idx = rows(state.key, epoch, table)
+            return _run_steps(train_step, state, data, idx, unroll=1, mesh=mesh)
+
+        def scan(state, data, idx):
+            return _run_steps(train_step, state, data, idx, unroll=1, mesh=mesh)
 
         def chunk(state, data, idx):
-            return _run_steps(train_step, state, data, idx, unroll=True)
+            return _run_steps(train_step, state, data, idx, unroll=True, mesh=mesh)
 
         if runs:
             t = None if run_indices is None else 0
             rows_fn = jax.vmap(rows, in_axes=(0, None, t))  # -> (R, steps, B)
             whole_epoch = jax.vmap(whole_epoch, in_axes=(0, None, None, t))
+            scan = jax.vmap(scan, in_axes=(0, None, 0))
             chunk = jax.vmap(chunk, in_axes=(0, None, 0))
         else:
             rows_fn = rows
         self.runs = runs
         self.run_indices = None if run_indices is None else jnp.asarray(run_indices, jnp.int32)
+        if mesh is not None and self.run_indices is not None:
+            self.run_indices = replicate(self.run_indices, mesh)
         self._indices = jax.jit(rows_fn)
         self._whole_epoch = jax.jit(whole_epoch, donate_argnums=0)
+        self._scan = jax.jit(scan, donate_argnums=0)
         self._chunk = jax.jit(chunk, donate_argnums=0)
 
-    def __call__(self, state, data, epoch: int):
+    def _train_rows(self, state, data, idx):
+        """Train on the batches `data[idx]`, idx (..., k, B), with the runner's loop shape."""
         if self.loop == "scan":
+            return self._scan(state, data, idx)
+        sums = None
+        for i, start in enumerate(range(0, idx.shape[-2], self.steps_per_call)):
+            state, part = self._chunk(state, data, idx[..., start:start + self.steps_per_call, :])
+            sums = _add(sums, part)
+            if self.sync_every and (i + 1) % self.sync_every == 0:
+                jax.block_until_ready(state)
+        return state, sums
+
+    def __call__(self, state, data, epoch: int):
+        if isinstance(data, np.ndarray):  # streaming: host batches, prefetched
+            rows = np.asarray(jax.device_get(self._indices(state.key, epoch, self.run_indices)))
+            sharding = None if self.mesh is None else replicated(self.mesh)
+            sums = None
+            for chunk_data, local in host_chunks(data, rows, self.stream_batches, sharding):
+                state, part = self._train_rows(state, chunk_data, local)
+                sums = _add(sums, part)
+        elif self.loop == "scan":
             state, sums = self._whole_epoch(state, data, epoch, self.run_indices)
         else:
             idx = self._indices(state.key, epoch, self.run_indices)
-            sums = None
-            for start in range(0, self.steps, self.steps_per_call):
-                part_idx = idx[..., start:start + self.steps_per_call, :]
-                state, part = self._chunk(state, data, part_idx)
-                sums = part if sums is None else jax.tree_util.tree_map(jnp.add, sums, part)
+            state, sums = self._train_rows(state, data, idx)
         return state, jax.tree_util.tree_map(lambda s: s / self.steps, sums)
 
 
@@ -189,14 +262,18 @@ def choose_loop(loop: str, model_family: str, backend: str | None = None) -> str
 
 
 def make_eval_fn(objective, example_shape, batch_size: int, corrupt: Callable | None = None,
-                 runs: bool = False):
+                 runs: bool = False, mesh=None, stream_batches: int = 64):
     """`evaluate(state, flat_data) -> metrics`: means over every example of (N, D) `data`
     (of shape (R,) per metric with `runs=True`).
 
     The data are padded to a whole number of batches and the padding is masked out, so the
     last partial batch counts exactly once per example. Randomness (VAE sampling, corruption)
-    comes from the run's fixed "eval" stream, so evaluations are repeatable.
+    comes from the run's fixed "eval" stream indexed by batch, so evaluations are repeatable.
+    A device array is evaluated in one compiled call; a host numpy array (streaming path) in
+    groups of `stream_batches` batches sent to the device one after another.
     """
+    if mesh is not None:
+        check_divisible(mesh, eval_batch_size=batch_size)
 
     def per_example(state, batch, key, mask):
         x = unflatten(batch, example_shape)
@@ -208,23 +285,40 @@ def make_eval_fn(objective, example_shape, batch_size: int, corrupt: Callable | 
         total, parts = objective(x, logits, aux, state.params, weights)
         return {"loss": total, **parts}
 
-    def evaluate(state, data):
+    def sums(state, data, first_batch):
+        """Per-metric sums over the examples of `data`, its batch i using eval key
+        first_batch + i."""
         n = data.shape[0]
         steps = -(-n // batch_size)
         pad = steps * batch_size - n
         padded = jnp.concatenate([data, jnp.zeros((pad, *data.shape[1:]), data.dtype)])
         batches = padded.reshape(steps, batch_size, *data.shape[1:])  # (N',...) -> (S, B, ...)
         mask = (jnp.arange(steps * batch_size) < n).reshape(steps, batch_size)
-        keys = jax.vmap(lambda i: rng.stream_at(state.key, "eval", i))(jnp.arange(steps))
+        keys = jax.vmap(lambda i: rng.stream_at(state.key, "eval", i))(
+            first_batch + jnp.arange(steps))
 
         def body(sums, inp):
             batch, m, key = inp
-            values = per_example(state, batch, key, m)
+            values = per_example(state, shard_batch(batch, mesh), key, m)
             return jax.tree_util.tree_map(lambda s, v: s + jnp.sum(v * m), sums, values), None
 
         shapes = jax.eval_shape(per_example, state, batches[0], keys[0], mask[0])
         zeros = jax.tree_util.tree_map(lambda s: jnp.zeros((), jnp.float32), shapes)
-        sums, _ = jax.lax.scan(body, zeros, (batches, mask, keys))
-        return jax.tree_util.tree_map(lambda s: s / n, sums)
+        return jax.lax.scan(body, zeros, (batches, mask, keys))[0]
 
-    return jax.jit(jax.vmap(evaluate, in_axes=(0, None)) if runs else evaluate)
+    sums = jax.jit(jax.vmap(sums, in_axes=(0, None, None)) if runs else sums)
+    sharding = None if mesh is None else replicated(mesh)
+
+    def evaluate(state, data):
+        n = data.shape[0]
+        if not isinstance(data, np.ndarray):
+            totals = sums(state, data, 0)
+        else:
+            group = stream_batches * batch_size
+            totals = None
+            for start in range(0, n, group):
+                part = jax.device_put(data[start:start + group], sharding)
+                totals = _add(totals, sums(state, part, start // batch_size))
+        return jax.tree_util.tree_map(lambda s: s / n, totals)
+
+    return evaluate

@@ -61,14 +61,16 @@ def _run(cmd, env=None, cwd=ROOT):
         return out.read(), wall, usage.ru_maxrss / 1024
 
 
-def run_ae_jax(workload: str) -> dict:
+def run_ae_jax(workload: str, overrides: tuple[str, ...] = (), env: dict | None = None) -> dict:
+    """One train.py run of `workload` (plus `overrides`, e.g. "--config.data.placement=host")
+    in a fresh workdir; its steady epoch, samples/s, whole-process wall and peak RSS."""
     config, epochs, extra, _ = WORKLOADS[workload]
     with tempfile.TemporaryDirectory() as workdir:
         cmd = [sys.executable, "train.py", f"--config={config}", f"--workdir={workdir}",
                f"--config.num_epochs={epochs}", "--config.progress_bar=False",
                "--config.tensorboard=False", "--config.checkpoint_every_epochs=1000",
-               "--config.data.name=fashion_mnist", *extra]
-        _, wall, rss = _run(cmd)
+               "--config.data.name=fashion_mnist", *extra, *overrides]
+        _, wall, rss = _run(cmd, env=env)
         rows = [json.loads(line) for line in open(os.path.join(workdir, "metrics.jsonl"))]
         with open(os.path.join(workdir, "config.json")) as f:
             batch = json.load(f)["batch_size"]

@@ -25,6 +25,8 @@ def get_config() -> ml_collections.ConfigDict:
         split_seed=0,           # ... chosen with this seed
         train_limit=0,          # use only the first N train examples (0: all)
         test_limit=0,           # use only the first N test examples (0: all)
+        placement="auto",       # device | host (streamed batches) | auto: host when the data
+                                # would fill over half the accelerator's memory
     ))
 
     config.model = ml_collections.ConfigDict(dict(
@@ -84,6 +86,19 @@ def get_config() -> ml_collections.ConfigDict:
     config.keep_checkpoints = 3
     config.plot_every_epochs = 0  # 0: plots at the end only
     config.num_plot_images = 10
+    config.stream_batches = 64    # data.placement=host: batches per host -> device transfer
     config.progress_bar = True
     config.tensorboard = True
+    config.profile = False        # jax.profiler trace of the 2nd epoch trained -> workdir/profile
+
+    # Data parallelism (ae_jax/parallel.py): the batch is split over a 1-D device mesh,
+    # parameters replicated. 1: one device; 0: every device of every process.
+    config.num_devices = 1
+    config.distributed = ml_collections.ConfigDict(dict(
+        num_processes=1,        # > 1: join a multi-process run via jax.distributed
+        process_id=0,           # this process's rank, 0 .. num_processes - 1
+        coordinator_address="",  # host:port of process 0
+        auto=False,             # True: let JAX read a cluster's environment (SLURM, MPI, TPU)
+        cpu_collectives="gloo",  # CPU all-reduce across processes
+    ))
     return config

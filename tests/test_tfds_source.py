@@ -103,7 +103,11 @@ def test_network_probe(monkeypatch):
         monkeypatch.delenv("HTTPS_PROXY", raising=False)
         assert tfds_source._network_reachable(2.0)
     # A probe that hangs (e.g. in a DNS lookup) is abandoned after about the timeout.
-    monkeypatch.setattr(tfds_source.socket, "create_connection", lambda *a, **k: time.sleep(30))
+    def hang(*args, **kwargs):
+        time.sleep(30)
+        raise OSError("timed out")
+
+    monkeypatch.setattr(tfds_source.socket, "create_connection", hang)
     start = time.monotonic()
     assert not tfds_source._network_reachable(0.2)
     assert time.monotonic() - start < 5

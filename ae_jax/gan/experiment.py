@@ -16,21 +16,21 @@ from __future__ import annotations
 import json
 import logging
 import os
-import time
 
 import jax
 import numpy as np
-from tqdm.auto import tqdm
 
 from ae_jax import checkpoints, rng, viz
 from ae_jax.data import load_dataset
-from ae_jax.experiment import _check_finite, _to_host, check_workdir_config
+from ae_jax.experiment import check_workdir_config, place_data
 from ae_jax.gan.models import standard_normal_codes
 from ae_jax.gan.state import initial_gan_state
 from ae_jax.gan.step import make_adversarial
+from ae_jax.loop import run_epochs
 from ae_jax.metric_writers import MetricWriter, read_metrics
 from ae_jax.models.summary import summarize
 from ae_jax.optimizers import with_hyperparams_of
+from ae_jax.parallel import initialize_distributed, make_mesh, replicate
 from ae_jax.training import EpochRunner, choose_loop
 
 
@@ -100,6 +100,7 @@ def train_gan(config, workdir: str):
     the GANState (None for num_epochs=0, which only writes config.json and summary.txt)."""
     if config.get("num_runs", 1) > 1:
         raise ValueError("num_runs > 1 is not supported for GANs; train one seed per workdir")
+    initialize_distributed(config.get("distributed"))
     os.makedirs(workdir, exist_ok=True)
     config_dict = json.loads(config.to_json_best_effort())
     check_workdir_config(config_dict, workdir)
@@ -118,6 +119,8 @@ def train_gan(config, workdir: str):
     if config.num_epochs == 0:
         return None
 
+    mesh = make_mesh(config.get("num_devices", 1))
+    state = replicate(state, mesh)
     mngr = checkpoints.manager(workdir, config.get("keep_checkpoints", 3))
     start_epoch, restored = checkpoints.restore_latest(mngr, state)
     state = _resume_hyperparams(restored, state)
@@ -127,47 +130,36 @@ def train_gan(config, workdir: str):
     adv = make_adversarial(config, shape)
     family = "conv" if config.model.name == "dcgan" else "mlp"
     loop = choose_loop(config.get("loop", "auto"), family)
+    train_data, test_data, placement = place_data(dataset, config.data.get("placement", "auto"),
+                                                  mesh)
+    if placement == "host":
+        raise ValueError("data.placement='host' (streaming) is not supported for GANs yet")
     runner = EpochRunner(adv.train_step, len(dataset.train), config.batch_size, loop,
-                         config.get("steps_per_call", 1))
-    train_data = jax.device_put(dataset.train.reshape(len(dataset.train), -1))  # (N, D)
-    test_data = jax.device_put(dataset.test.reshape(len(dataset.test), -1))
+                         config.get("steps_per_call", 1), mesh=mesh)
     z_eval = fixed_codes(state, config.gan.get("num_eval_samples", 1000),
                          config.model.latent_dim)  # (M, K)
     z_grid = z_eval[:config.gan.get("num_sample_images", 64)]
-    logging.info("training epochs %d..%d, %d steps of %d, loop %r", start_epoch + 1,
-                 config.num_epochs, steps_per_epoch, config.batch_size, loop)
+    logging.info("training epochs %d..%d, %d steps of %d, loop %r, %d device(s)",
+                 start_epoch + 1, config.num_epochs, steps_per_epoch, config.batch_size, loop,
+                 mesh.devices.size)
 
     generate = jax.jit(adv.generate)
-    last_epoch = start_epoch
-    every = config.get("checkpoint_every_epochs", 1)
     sample_every = config.gan.get("sample_every_epochs", 1)
-    bar = tqdm(range(start_epoch + 1, config.num_epochs + 1), initial=start_epoch,
-               total=config.num_epochs, desc="epochs",
-               disable=not config.get("progress_bar", True) or jax.process_index() != 0)
-    try:
-        for epoch in bar:
-            t0 = time.perf_counter()
-            state, train_metrics = runner(state, train_data, epoch)
-            last_epoch = epoch
-            train_metrics = _to_host(train_metrics)
-            seconds = time.perf_counter() - t0
-            _check_finite(train_metrics, epoch, "train", workdir, mngr)
-            test_metrics = _to_host(adv.evaluate(state, test_data, z_eval))
-            _check_finite(test_metrics, epoch, "test", workdir, mngr)
-            if epoch % every == 0 or epoch == config.num_epochs:
-                checkpoints.save(mngr, epoch, state, config_dict)
-            writer.write(epoch, "train", {**train_metrics, "seconds": seconds})
-            writer.write(epoch, "test", test_metrics)
-            bar.set_postfix(d_loss=f"{train_metrics['d_loss']:.3f}",
-                            g_loss=f"{train_metrics['g_loss']:.3f}",
-                            d_real=f"{train_metrics['d_real']:.2f}",
-                            d_fake=f"{train_metrics['d_fake']:.2f}")
-            if sample_every and epoch % sample_every == 0 and epoch != config.num_epochs:
-                write_gan_plots(workdir, np.asarray(generate(state, z_grid)), epoch,
-                                dataset.name, final=False)
-    finally:
-        mngr.wait_until_finished()
-        writer.close()
+
+    def after_epoch(state, epoch):
+        if sample_every and epoch % sample_every == 0 and epoch != config.num_epochs:
+            write_gan_plots(workdir, np.asarray(generate(state, z_grid)), epoch,
+                            dataset.name, final=False)
+
+    state, last_epoch = run_epochs(
+        state, runner, train_data, lambda state: adv.evaluate(state, test_data, z_eval),
+        start_epoch=start_epoch, num_epochs=config.num_epochs, mngr=mngr, writer=writer,
+        config_dict=config_dict, workdir=workdir,
+        checkpoint_every=config.get("checkpoint_every_epochs", 1),
+        progress_bar=config.get("progress_bar", True), profile=config.get("profile", False),
+        postfix=lambda train, test: {k: f"{train[k]:.3f}"
+                                     for k in ("d_loss", "g_loss", "d_real", "d_fake")},
+        after_epoch=after_epoch)
     write_gan_plots(workdir, np.asarray(generate(state, z_grid)), last_epoch, dataset.name,
                     final=True)
     return state

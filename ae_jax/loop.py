@@ -1,0 +1,104 @@
+"""The epoch loop every trainer shares (autoencoders, GANs): train an epoch, check that the
+loss is finite, evaluate, checkpoint, log, and optionally profile.
+
+A trainer builds its state, `EpochRunner`, evaluation function and workdir writers, then
+calls `run_epochs`; what differs between families (the evaluation, the progress-bar fields,
+per-epoch plots) comes in as functions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+from collections.abc import Callable
+
+import jax
+import numpy as np
+from tqdm.auto import tqdm
+
+from ae_jax import checkpoints
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The loss became NaN or infinite; the message names the epoch, split and terms."""
+
+
+def check_finite(metrics: dict, epoch: int, split: str, workdir: str, mngr) -> None:
+    """Stop with NonFiniteLossError naming the epoch, split and every non-finite term; the
+    checkpoints written so far are kept."""
+    bad = [k for k, v in metrics.items() if not k.endswith("_per_run") and not math.isfinite(v)]
+    if bad:
+        last = mngr.latest_step()
+        kept = (f"the last good checkpoint (epoch {last}) is kept in {workdir}/checkpoints"
+                if last else "no checkpoint was written")
+        raise NonFiniteLossError(
+            f"non-finite {split} loss at epoch {epoch}: "
+            + ", ".join(f"{k}={metrics[k]}" for k in bad)
+            + f"; training stopped and {kept}. Try a smaller learning rate or loss weight."
+        )
+
+
+def to_host(metrics) -> dict:
+    """Floats; for several runs, the mean over runs plus `<name>_per_run` lists."""
+    out = {}
+    for k, v in jax.device_get(metrics).items():
+        v = np.asarray(v)
+        out[k] = float(v.mean())
+        if v.ndim:
+            out[f"{k}_per_run"] = [float(x) for x in v]
+    return out
+
+
+def profiled_epoch(start_epoch: int, num_epochs: int) -> int:
+    """The epoch `config.profile` traces: the second this command trains (the first one
+    compiles), or the only one."""
+    return min(start_epoch + 2, num_epochs)
+
+
+def profile_trace(workdir: str, active: bool):
+    """A `jax.profiler` trace into <workdir>/profile (TensorBoard's profile plugin reads it)
+    while `active`; a no-op context otherwise."""
+    if not active:
+        return contextlib.nullcontext()
+    return jax.profiler.trace(os.path.join(workdir, "profile"))
+
+
+def run_epochs(state, runner, train_data, evaluate: Callable, *, start_epoch: int,
+               num_epochs: int, mngr, writer, config_dict: dict, workdir: str,
+               checkpoint_every: int = 1, progress_bar: bool = True, profile: bool = False,
+               postfix: Callable | None = None, after_epoch: Callable | None = None):
+    """Train epochs start_epoch + 1 .. num_epochs; returns (state, last trained epoch).
+
+    `evaluate(state) -> metrics` gives the test split's numbers; `postfix(train, test)` the
+    progress-bar fields; `after_epoch(state, epoch)` runs last in each epoch (plots). The
+    train "seconds" of an epoch time the runner call until its metrics are on the host.
+    """
+    last_epoch = start_epoch
+    traced = profiled_epoch(start_epoch, num_epochs) if profile else None
+    bar = tqdm(range(start_epoch + 1, num_epochs + 1), initial=start_epoch, total=num_epochs,
+               desc="epochs", disable=not progress_bar or jax.process_index() != 0)
+    try:
+        for epoch in bar:
+            with profile_trace(workdir, epoch == traced):
+                t0 = time.perf_counter()
+                state, train_metrics = runner(state, train_data, epoch)
+                train_metrics = to_host(train_metrics)
+                seconds = time.perf_counter() - t0
+            last_epoch = epoch
+            check_finite(train_metrics, epoch, "train", workdir, mngr)
+            test_metrics = to_host(evaluate(state))
+            check_finite(test_metrics, epoch, "test", workdir, mngr)
+            if epoch % checkpoint_every == 0 or epoch == num_epochs:
+                checkpoints.save(mngr, epoch, state, config_dict)
+            writer.write(epoch, "train", {**train_metrics, "seconds": seconds})
+            writer.write(epoch, "test", test_metrics)
+            if postfix is not None:
+                bar.set_postfix(postfix(train_metrics, test_metrics))
+            if after_epoch is not None:
+                after_epoch(state, epoch)
+    finally:
+        mngr.wait_until_finished()
+        writer.close()
+    return state, last_epoch
