@@ -54,6 +54,7 @@ def _conv(cfg, example_shape) -> nn.Module:
         latent_dim=cfg.get("latent_dim") or None,
         output_activation=cfg.get("output_activation", "sigmoid"),
         dtype=compute_dtype(cfg),
+        conv_impl=cfg.get("conv_impl", "auto"),
     )
 
 

@@ -28,6 +28,13 @@ import jax
 import jax.numpy as jnp
 
 from ae_jax.models.activations import get_activation
+from ae_jax.models.conv_ops import (
+    conv_lax,
+    conv_same_cpu,
+    max_pool_2x2,
+    upsample_2x,
+    upsample_conv_out_shift,
+)
 
 _CONV = re.compile(r"^conv(\d+)(_valid)?$")
 
@@ -61,23 +68,89 @@ def feature_shape(input_shape: Sequence[int], layers: Sequence[str], kernel_size
     return (h, w, c)
 
 
-def _apply_layers(x, layers, kernel_size, act, dtype):
-    """Run the layer language inside a compact module; returns the output and every conv
-    activation."""
-    hidden = []
-    conv_index = 0
-    for spec in layers:
-        layer = parse_layer(spec)
-        if layer[0] == "conv":
-            conv = nn.Conv(layer[1], (kernel_size, kernel_size), padding=layer[2],
-                           dtype=dtype, name=f"conv_{conv_index}")
-            x = act(conv(x))
-            hidden.append(x)
-            conv_index += 1
-        elif layer[0] == "pool":
-            x = nn.max_pool(x, (2, 2), strides=(2, 2), padding="SAME")
+# act(pool(y) + b) == pool(act(y + b)) holds for these (non-decreasing) activations, so a
+# conv followed by "pool" pools first and adds bias and activation at a quarter of the size.
+MONOTONE_ACTIVATIONS = ("relu", "sigmoid", "tanh", "linear", "elu", "selu", "softplus",
+                        "leaky_relu")
+
+
+def resolve_impl(impl: str) -> str:
+    """`conv_impl`: "lax" (XLA's convolution, nn.max_pool) | "cpu" (ae_jax/models/conv_ops.py
+    formulations, measured 2.4x faster on XLA:CPU) | "auto" ("cpu" on the CPU backend)."""
+    if impl == "auto":
+        return "cpu" if jax.default_backend() == "cpu" else "lax"
+    if impl not in ("lax", "cpu"):
+        raise ValueError(f"unknown conv_impl {impl!r}: use auto, lax or cpu")
+    return impl
+
+
+def max_pool(x, impl: str):
+    """2x2 max pooling, 'same' padding (7 -> 4, as Keras)."""
+    if impl == "cpu" and x.shape[1] % 2 == 0 and x.shape[2] % 2 == 0:
+        return max_pool_2x2(x)
+    return nn.max_pool(x, (2, 2), strides=(2, 2), padding="SAME")
+
+
+class Conv(nn.Module):
+    """A convolution with `nn.Conv`'s parameters (kernel (k, k, C, O) LeCun-normal, bias
+    zeros; same names, same initial values) computed by `impl`. Returns conv(x) + b,
+    `pool(conv(x)) + b` with pool=True, and conv(upsample_2x(x)) + b with upsampled=True."""
+
+    features: int
+    kernel_size: int = 3
+    padding: str = "SAME"
+    impl: str = "lax"
+    dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(self, x, pool: bool = False, upsampled: bool = False):
+        k = self.kernel_size
+        kernel = self.param("kernel", nn.initializers.lecun_normal(),
+                            (k, k, x.shape[-1], self.features), jnp.float32)
+        bias = self.param("bias", nn.initializers.zeros_init(), (self.features,), jnp.float32)
+        x, kernel, bias = nn.dtypes.promote_dtype(x, kernel, bias, dtype=self.dtype)
+        fast = self.impl == "cpu" and self.padding == "SAME" and k % 2 == 1
+        if upsampled and fast and self.features < x.shape[-1]:
+            y = upsample_conv_out_shift(x, kernel)
         else:
-            x = jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)  # (B,H,W,C) -> (B,2H,2W,C)
+            x = upsample_2x(x) if upsampled else x
+            y = conv_same_cpu(x, kernel) if fast else conv_lax(x, kernel, self.padding)
+        if pool:
+            y = max_pool(y, self.impl)
+        return y + bias
+
+
+def _apply_layers(x, layers, kernel_size, activation: str, dtype, impl: str = "lax",
+                  output_channels: int = 0):
+    """Run the layer language inside a compact module; returns the output and every conv
+    layer's activation (after its pool when a "pool" follows it: the two are computed
+    together). `output_channels` > 0 appends the decoder's linear 'same' output conv (its
+    logits are the output)."""
+    act = get_activation(activation)
+    ops = [parse_layer(spec) for spec in layers]
+    if output_channels:
+        ops.append(("conv", output_channels, "SAME"))
+    hidden, conv_index, upsampled, i = [], 0, False, 0
+    while i < len(ops):
+        op, following = ops[i], (ops[i + 1] if i + 1 < len(ops) else ("end",))
+        if op[0] == "up" and following[0] == "conv":
+            upsampled = True  # the next conv reads upsample_2x(x); it may multiply first
+        elif op[0] == "up":
+            x = upsample_2x(x)
+        elif op[0] == "pool":
+            x = max_pool(x, impl)
+        else:
+            is_output = bool(output_channels) and i == len(ops) - 1
+            pool = following[0] == "pool" and activation in MONOTONE_ACTIVATIONS
+            conv = Conv(op[1], kernel_size, op[2], impl, dtype,
+                        name="output" if is_output else f"conv_{conv_index}")
+            x = conv(x, pool=pool, upsampled=upsampled)
+            upsampled, i = False, i + pool  # a fused pool is consumed here
+            if not is_output:
+                x = act(x)
+                hidden.append(x)
+                conv_index += 1
+        i += 1
     return x, hidden
 
 
@@ -87,12 +160,12 @@ class ConvEncoder(nn.Module):
     activation: str = "relu"
     latent_dim: int | None = None
     dtype: jnp.dtype = jnp.float32
+    conv_impl: str = "auto"
 
     @nn.compact
     def __call__(self, x):
-        h, hidden = _apply_layers(
-            x, self.layers, self.kernel_size, get_activation(self.activation), self.dtype
-        )
+        h, hidden = _apply_layers(x, self.layers, self.kernel_size, self.activation,
+                                  self.dtype, resolve_impl(self.conv_impl))
         if self.latent_dim:
             flat = h.reshape((h.shape[0], -1))  # (B, h, w, c) -> (B, h*w*c)
             h = nn.Dense(self.latent_dim, dtype=self.dtype, name="latent")(flat)
@@ -108,6 +181,7 @@ class ConvDecoder(nn.Module):
     activation: str = "relu"
     latent_dim: int | None = None
     dtype: jnp.dtype = jnp.float32
+    conv_impl: str = "auto"
 
     @nn.compact
     def __call__(self, z):
@@ -115,10 +189,9 @@ class ConvDecoder(nn.Module):
         if self.latent_dim:
             z = act(nn.Dense(math.prod(self.code_shape), dtype=self.dtype, name="from_latent")(z))
             z = z.reshape((z.shape[0], *self.code_shape))  # (B, h*w*c) -> (B, h, w, c)
-        h, _ = _apply_layers(z, self.layers, self.kernel_size, act, self.dtype)
-        k = (self.kernel_size, self.kernel_size)
-        logits = nn.Conv(self.output_shape[-1], k, padding="SAME", dtype=self.dtype,
-                         name="output")(h)
+        logits, _ = _apply_layers(z, self.layers, self.kernel_size, self.activation,
+                                  self.dtype, resolve_impl(self.conv_impl),
+                                  output_channels=self.output_shape[-1])
         if logits.shape[1:] != tuple(self.output_shape):
             raise ValueError(
                 f"decoder layers {tuple(self.layers)} produce {logits.shape[1:]}, "
@@ -138,15 +211,17 @@ class ConvAutoencoder(nn.Module):
     latent_dim: int | None = None
     output_activation: str = "sigmoid"
     dtype: jnp.dtype = jnp.float32  # computation dtype; parameters stay float32
+    conv_impl: str = "auto"  # see resolve_impl
 
     def setup(self):
         code_shape = feature_shape(self.output_shape, self.encoder_layers, self.kernel_size)
         self.encoder = ConvEncoder(
-            self.encoder_layers, self.kernel_size, self.activation, self.latent_dim, self.dtype
+            self.encoder_layers, self.kernel_size, self.activation, self.latent_dim, self.dtype,
+            self.conv_impl,
         )
         self.decoder = ConvDecoder(
             self.decoder_layers, tuple(self.output_shape), code_shape, self.kernel_size,
-            self.activation, self.latent_dim, self.dtype,
+            self.activation, self.latent_dim, self.dtype, self.conv_impl,
         )
 
     def encode(self, x: jax.Array) -> jax.Array:

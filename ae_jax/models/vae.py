@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 
 from ae_jax.models.activations import get_activation
-from ae_jax.models.conv import ConvDecoder, _apply_layers, feature_shape
+from ae_jax.models.conv import ConvDecoder, _apply_layers, feature_shape, resolve_impl
 from ae_jax.models.mlp import MLPDecoder
 
 
@@ -62,11 +62,13 @@ class GaussianEncoder(nn.Module):
     kernel_size: int = 3
     activation: str = "relu"
     dtype: jnp.dtype = jnp.float32
+    conv_impl: str = "auto"
 
     @nn.compact
     def __call__(self, x):
         act = get_activation(self.activation)
-        h, hidden = _apply_layers(x, self.conv_layers, self.kernel_size, act, self.dtype)
+        h, hidden = _apply_layers(x, self.conv_layers, self.kernel_size, self.activation,
+                                  self.dtype, resolve_impl(self.conv_impl))
         h = h.reshape((h.shape[0], -1))  # (B, h, w, c) -> (B, h*w*c)
         for i, size in enumerate(self.hidden_sizes):
             h = act(nn.Dense(size, dtype=self.dtype, name=f"dense_{i}")(h))
@@ -112,11 +114,12 @@ class VAE(nn.Module):
     learn_output_variance: bool = False
     output_activation: str = "sigmoid"
     dtype: jnp.dtype = jnp.float32
+    conv_impl: str = "auto"  # conv layers: see ae_jax.models.conv.resolve_impl
 
     def setup(self):
         self.encoder = GaussianEncoder(self.latent_dim, tuple(self.hidden_sizes),
                                        tuple(self.encoder_layers), self.kernel_size,
-                                       self.activation, self.dtype)
+                                       self.activation, self.dtype, self.conv_impl)
         if self.decoder_layers:
             if self.decoder_hidden_sizes:
                 raise ValueError("decoder_hidden_sizes applies to dense VAE decoders only")
@@ -124,7 +127,7 @@ class VAE(nn.Module):
             self.decoder = ConvDecoder(tuple(self.decoder_layers), tuple(self.output_shape),
                                        code_shape, kernel_size=self.kernel_size,
                                        activation=self.activation, latent_dim=self.latent_dim,
-                                       dtype=self.dtype)
+                                       dtype=self.dtype, conv_impl=self.conv_impl)
         else:
             dec = self.decoder_hidden_sizes
             dec = tuple(reversed(self.hidden_sizes)) if dec is None else tuple(dec)
@@ -197,4 +200,4 @@ def build_vae_conv(cfg, example_shape) -> VAE:
     if not cfg.encoder_layers or not cfg.decoder_layers:
         raise ValueError("vae_conv needs model.encoder_layers and model.decoder_layers")
     return VAE(**_common(cfg, example_shape), encoder_layers=tuple(cfg.encoder_layers),
-               decoder_layers=tuple(cfg.decoder_layers))
+               decoder_layers=tuple(cfg.decoder_layers), conv_impl=cfg.get("conv_impl", "auto"))

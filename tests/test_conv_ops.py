@@ -1,0 +1,126 @@
+"""The XLA:CPU formulations of ae_jax/models/conv_ops.py compute what XLA's ops compute."""
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from ae_jax.models import build_model
+from ae_jax.models.conv_ops import (
+    conv_im2col,
+    conv_lax,
+    conv_out_shift,
+    max_pool_2x2,
+    upsample_2x,
+    upsample_conv_out_shift,
+)
+from configs import default
+
+
+def _rand(shape, seed=0):
+    return jax.random.normal(jax.random.PRNGKey(seed), shape)
+
+
+@pytest.mark.parametrize("k", [3, 5])
+@pytest.mark.parametrize("cin, cout", [(1, 8), (8, 2), (6, 6)])
+def test_convolutions_equal_lax(k, cin, cout):
+    x, kernel = _rand((2, 10, 12, cin)), _rand((k, k, cin, cout), 1)
+    expected = conv_lax(x, kernel)
+    for fn in (conv_im2col, conv_out_shift):
+        np.testing.assert_allclose(fn(x, kernel), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(upsample_conv_out_shift(x, kernel),
+                               conv_lax(upsample_2x(x), kernel), rtol=1e-5, atol=1e-5)
+
+
+def test_upsample_is_keras_nearest():
+    x = _rand((2, 3, 4, 5))
+    np.testing.assert_array_equal(upsample_2x(x), jnp.repeat(jnp.repeat(x, 2, 1), 2, 2))
+
+
+def test_max_pool_and_its_gradient_equal_flax_including_ties():
+    x = jnp.round(_rand((2, 6, 8, 3)))  # many ties within windows
+    g = _rand((2, 3, 4, 3), 1)
+
+    def flax_pool(x):
+        return nn.max_pool(x, (2, 2), strides=(2, 2), padding="SAME")
+
+    np.testing.assert_array_equal(max_pool_2x2(x), flax_pool(x))
+    grad_ours = jax.vjp(max_pool_2x2, x)[1](g)[0]
+    grad_flax = jax.vjp(flax_pool, x)[1](g)[0]
+    np.testing.assert_array_equal(grad_ours, grad_flax)
+
+
+def _conv_config(encoder, decoder, latent_dim=0, activation="relu"):
+    cfg = default.get_config().model
+    cfg.name, cfg.latent_dim, cfg.activation = "conv", latent_dim, activation
+    cfg.encoder_layers, cfg.decoder_layers = encoder, decoder
+    return cfg
+
+
+@pytest.mark.parametrize("cfg", [
+    _conv_config(("conv32", "pool", "conv32", "pool"), ("conv32", "up", "conv32", "up")),
+    _conv_config(("conv16", "pool", "conv8", "pool", "conv8", "pool"),   # 28 -> 4 and the
+                 ("conv8", "up", "conv8", "up", "conv16_valid", "up")),  # 'valid' 16 -> 14
+    _conv_config(("conv8", "pool"), ("conv8", "up"), latent_dim=5, activation="gelu"),
+], ids=["denoising-32-32", "seeds-4385", "latent-gelu"])
+def test_cpu_formulation_equals_lax(cfg):
+    """Same parameters (names, shapes, initial values), same logits and gradients."""
+    x = jax.random.uniform(jax.random.PRNGKey(0), (4, 28, 28, 1))
+    models = {}
+    for impl in ("lax", "cpu"):
+        cfg.conv_impl = impl
+        models[impl] = build_model(cfg, (28, 28, 1))
+    params = models["lax"].init(jax.random.PRNGKey(1), x)["params"]
+    params_cpu = models["cpu"].init(jax.random.PRNGKey(1), x)["params"]
+    jax.tree_util.tree_map(np.testing.assert_array_equal, params, params_cpu)
+
+    def loss(params, model):
+        logits, aux = model.apply({"params": params}, x)
+        return jnp.sum(jnp.square(logits)), logits
+
+    (_, lax_logits), lax_grads = jax.value_and_grad(loss, has_aux=True)(params, models["lax"])
+    (_, cpu_logits), cpu_grads = jax.value_and_grad(loss, has_aux=True)(params, models["cpu"])
+    np.testing.assert_allclose(cpu_logits, lax_logits, rtol=1e-5, atol=1e-5)
+    for a, b in zip(jax.tree_util.tree_leaves(cpu_grads), jax.tree_util.tree_leaves(lax_grads),
+                    strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * float(jnp.max(jnp.abs(b))))
+
+
+def _reference_dae(params, x):
+    """The 32-32 denoising model written with nn.Conv / nn.max_pool / jnp.repeat, relu after
+    every bias (no pooling before bias), as Keras computes it."""
+    def conv(p, x):
+        return nn.Conv(p["kernel"].shape[-1], (3, 3), padding="SAME").apply({"params": p}, x)
+
+    def pool(x):
+        return nn.max_pool(x, (2, 2), strides=(2, 2), padding="SAME")
+
+    def up(x):
+        return jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
+
+    enc, dec = params["encoder"], params["decoder"]
+    h = pool(nn.relu(conv(enc["conv_0"], x)))
+    h = pool(nn.relu(conv(enc["conv_1"], h)))
+    h = up(nn.relu(conv(dec["conv_0"], h)))
+    h = up(nn.relu(conv(dec["conv_1"], h)))
+    return conv(dec["output"], h)
+
+
+@pytest.mark.parametrize("impl", ["lax", "cpu"])
+def test_denoising_model_equals_the_plain_keras_computation(impl):
+    cfg = _conv_config(("conv32", "pool", "conv32", "pool"), ("conv32", "up", "conv32", "up"))
+    cfg.conv_impl = impl
+    model = build_model(cfg, (28, 28, 1))
+    x = jax.random.uniform(jax.random.PRNGKey(0), (4, 28, 28, 1))
+    params = model.init(jax.random.PRNGKey(1), x)["params"]
+    np.testing.assert_allclose(model.apply({"params": params}, x)[0],
+                               _reference_dae(params, x), rtol=1e-5, atol=1e-5)
+
+
+def test_unknown_conv_impl_is_a_clear_error():
+    cfg = _conv_config(("conv8", "pool"), ("conv8", "up"))
+    cfg.conv_impl = "fast"
+    model = build_model(cfg, (28, 28, 1))
+    with pytest.raises(ValueError, match="unknown conv_impl 'fast'"):
+        model.init(jax.random.PRNGKey(0), jnp.zeros((1, 28, 28, 1)))
