@@ -45,6 +45,11 @@ PEERS = {  # name -> (python env variable, script, extra args, env)
 }
 
 
+# Not run side by side: one epoch takes minutes (conv gradients inside lax.scan on XLA:CPU ran
+# 126 s per 20,000-image epoch in ../shared/bench/peers/RESULTS.md).
+SKIP = {("conv_dae", "flax-scan")}
+
+
 def _run(cmd, env=None, cwd=ROOT):
     """(stdout, wall seconds, peak RSS MiB) of one subprocess (rusage from os.wait4)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -157,8 +162,9 @@ def main():
     for workload in workloads:
         flops = step_flops(workload)
         runs: dict[str, list[dict]] = {}
+        names = ["ae_jax", *(p for p in peers if (workload, p) not in SKIP)]
         for r in range(args.repeats):
-            for name in ["ae_jax", *peers]:  # alternate frameworks run by run
+            for name in names:  # alternate frameworks run by run
                 res = run_ae_jax(workload) if name == "ae_jax" else run_peer(name, workload)
                 runs.setdefault(name, []).append(res)
                 print(f"  {workload} {name} run {r + 1}: steady {res['steady_train_s']:.3f} s",
