@@ -41,6 +41,7 @@ def get_config() -> ml_collections.ConfigDict:
         decoder_layers=(),
         kernel_size=3,
         conv_impl="auto",       # conv: lax | cpu (formulations fast on XLA:CPU) | auto (cpu on CPU)
+        kernel_init="lecun_normal",  # mlp: lecun_normal (Flax) | glorot_uniform (Keras) | he_normal
         compute_dtype="float32",  # float32 | bfloat16 (mixed precision: parameters stay f32)
         # VAEs (ae_jax/models/vae.py: vae_mlp | vae_conv)
         learn_output_variance=False,  # a learned log sigma^2 for a Gaussian decoder

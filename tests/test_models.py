@@ -97,3 +97,21 @@ def test_conv_decoder_shape_mismatch_is_reported():
                                          decoder_layers=("conv8",)))
     with pytest.raises(ValueError, match="not the input shape"):
         _params(build_model(cfg, MNIST))
+
+
+def test_kernel_init_by_name():
+    """glorot_uniform (Keras's default) draws from U(-a, a), a = sqrt(6 / (fan_in + fan_out)),
+    std a / sqrt(3); LeCun-normal (Flax's) has std 1 / sqrt(fan_in)."""
+    config = dense_ae.get_config()
+    config.model.kernel_init = "glorot_uniform"
+    kernel = _params(build_model(config.model, MNIST))["encoder"]["latent"]["kernel"]
+    bound = (6 / (784 + 32)) ** 0.5
+    assert kernel.shape == (784, 32)
+    assert float(jnp.max(jnp.abs(kernel))) <= bound
+    assert float(jnp.std(kernel)) == pytest.approx(bound / 3**0.5, rel=0.03)
+    config.model.kernel_init = "lecun_normal"
+    lecun = _params(build_model(config.model, MNIST))["encoder"]["latent"]["kernel"]
+    assert float(jnp.std(lecun)) == pytest.approx(1 / 784**0.5, rel=0.03)
+    config.model.kernel_init = "glorot"
+    with pytest.raises(ValueError, match="unknown kernel_init 'glorot'"):
+        _params(build_model(config.model, MNIST))

@@ -41,6 +41,7 @@ def _mlp(cfg, example_shape) -> nn.Module:
         latent_activation=cfg.get("latent_activation", "relu"),
         output_activation=cfg.get("output_activation", "sigmoid"),
         dtype=compute_dtype(cfg),
+        kernel_init=cfg.get("kernel_init", "lecun_normal"),
     )
 
 

@@ -7,6 +7,7 @@ reshaped back, so the loss compares like with like.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -14,7 +15,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from ae_jax.models.activations import get_activation
+from ae_jax.models.activations import get_activation, get_kernel_init
 
 
 class MLPEncoder(nn.Module):
@@ -25,16 +26,19 @@ class MLPEncoder(nn.Module):
     activation: str = "relu"
     latent_activation: str = "relu"
     dtype: jnp.dtype = jnp.float32  # computation dtype; parameters stay float32
+    kernel_init: str = "lecun_normal"
 
     @nn.compact
     def __call__(self, x: jax.Array):
         h = x.reshape((x.shape[0], -1))  # (B, H, W, C) -> (B, H*W*C)
         act = get_activation(self.activation)
+        dense = functools.partial(nn.Dense, dtype=self.dtype,
+                                  kernel_init=get_kernel_init(self.kernel_init))
         hidden = []
         for i, size in enumerate(self.hidden_sizes):
-            h = act(nn.Dense(size, dtype=self.dtype, name=f"dense_{i}")(h))
+            h = act(dense(size, name=f"dense_{i}")(h))
             hidden.append(h)
-        latent = nn.Dense(self.latent_dim, dtype=self.dtype, name="latent")
+        latent = dense(self.latent_dim, name="latent")
         code = get_activation(self.latent_activation)(latent(h))
         return code, tuple(hidden) + (code,)
 
@@ -46,14 +50,17 @@ class MLPDecoder(nn.Module):
     output_shape: Sequence[int]
     activation: str = "relu"
     dtype: jnp.dtype = jnp.float32
+    kernel_init: str = "lecun_normal"
 
     @nn.compact
     def __call__(self, z: jax.Array) -> jax.Array:
         act = get_activation(self.activation)
+        dense = functools.partial(nn.Dense, dtype=self.dtype,
+                                  kernel_init=get_kernel_init(self.kernel_init))
         h = z
         for i, size in enumerate(self.hidden_sizes):
-            h = act(nn.Dense(size, dtype=self.dtype, name=f"dense_{i}")(h))
-        logits = nn.Dense(math.prod(self.output_shape), dtype=self.dtype, name="output")(h)
+            h = act(dense(size, name=f"dense_{i}")(h))
+        logits = dense(math.prod(self.output_shape), name="output")(h)
         return logits.reshape((z.shape[0], *self.output_shape))  # (B, D) -> (B, H, W, C)
 
 
@@ -68,6 +75,7 @@ class MLPAutoencoder(nn.Module):
       activation: hidden-layer activation; latent_activation: the code's activation.
       output_activation: applied to the logits to get x_hat (sigmoid pairs with BCE).
       dtype: computation dtype (bfloat16 for mixed precision; parameters stay float32).
+      kernel_init: lecun_normal (Flax's default) | glorot_uniform (Keras's) | he_normal.
     """
 
     output_shape: Sequence[int]
@@ -78,15 +86,17 @@ class MLPAutoencoder(nn.Module):
     latent_activation: str = "relu"
     output_activation: str = "sigmoid"
     dtype: jnp.dtype = jnp.float32
+    kernel_init: str = "lecun_normal"
 
     def setup(self):
         self.encoder = MLPEncoder(
             self.hidden_sizes, self.latent_dim, self.activation, self.latent_activation,
-            self.dtype,
+            self.dtype, self.kernel_init,
         )
         dec = self.decoder_hidden_sizes
         dec = tuple(reversed(self.hidden_sizes)) if dec is None else tuple(dec)
-        self.decoder = MLPDecoder(dec, tuple(self.output_shape), self.activation, self.dtype)
+        self.decoder = MLPDecoder(dec, tuple(self.output_shape), self.activation, self.dtype,
+                                  self.kernel_init)
 
     def encode(self, x):
         return self.encoder(x)[0]
