@@ -15,13 +15,13 @@ from ae_jax.evaluation import get_task
 from ae_jax.evaluation.denoising import _noise_names
 from ae_jax.evaluation.run import load_run
 from ae_jax.experiment import train_and_evaluate
+from ae_jax.forward import forward
 from ae_jax.models import build_model
 from ae_jax.models.mlp import MLPAutoencoder
 from ae_jax.models.summary import summarize
 from ae_jax.models.tied import TiedAutoencoder
 from ae_jax.objectives import TERMS, make_objective
 from ae_jax.objectives.contractive import jacobian_sq_norm
-from ae_jax.training import forward
 
 
 def _loss_cfg(**kw):

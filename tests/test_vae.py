@@ -17,6 +17,7 @@ from scipy.stats import norm
 
 from ae_jax.data.local import load_image_folder
 from ae_jax.experiment import train_and_evaluate
+from ae_jax.forward import forward
 from ae_jax.models import build_model
 from ae_jax.models.summary import summarize
 from ae_jax.models.vae import reparameterize
@@ -27,7 +28,6 @@ from ae_jax.objectives.vae import (
     kl_diagonal_gaussians,
     kl_to_standard_normal,
 )
-from ae_jax.training import forward
 from configs import vae_conv, vae_dense_2d, vae_images_80, vae_images_80_640
 from scripts.make_shapes_folder import make_shapes_folder
 from tests.conftest import digits_config

@@ -41,8 +41,9 @@ import optax
 
 from ae_jax import rng
 from ae_jax.data import Dataset, to_float
+from ae_jax.forward import unflatten
 from ae_jax.train_state import TrainState
-from ae_jax.training import EpochRunner, choose_loop, unflatten
+from ae_jax.training import EpochRunner, choose_loop
 
 Sampler = Callable[[int, jax.Array], np.ndarray]  # (n, key) -> (n, H, W, C) in [0, 1]
 

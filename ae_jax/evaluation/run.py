@@ -13,13 +13,13 @@ import numpy as np
 
 from ae_jax import checkpoints, rng
 from ae_jax.data import Dataset, load_dataset, to_float
+from ae_jax.forward import forward
 from ae_jax.models import build_model
 from ae_jax.models.activations import get_activation
 from ae_jax.objectives import Objective, make_objective
 from ae_jax.optimizers import make_optimizer
 from ae_jax.runs import initial_state, run_slice
 from ae_jax.train_state import TrainState
-from ae_jax.training import forward
 
 
 @dataclasses.dataclass

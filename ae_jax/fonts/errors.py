@@ -19,8 +19,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from ae_jax.data import to_float
+from ae_jax.forward import forward
 from ae_jax.models.activations import get_activation
-from ae_jax.training import forward
 
 
 def wrong_pixels(x, x_hat, threshold: float = 0.5) -> np.ndarray:

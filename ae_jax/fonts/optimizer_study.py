@@ -19,10 +19,10 @@ import optax
 from ae_jax import second_order, viz
 from ae_jax.data import load_dataset, to_float
 from ae_jax.fonts import errors
+from ae_jax.forward import forward
 from ae_jax.models import build_model
 from ae_jax.objectives import initial_weights, make_objective
 from ae_jax.train_state import create_train_state
-from ae_jax.training import forward
 
 # Iterations per method: the course ran Powell for 20; the O(P^3) BFGS implementations get
 # fewer (3.6 s an iteration at P = 2,789 on a loaded 2-core CPU), first-order methods more.

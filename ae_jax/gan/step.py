@@ -26,10 +26,10 @@ import jax
 import jax.numpy as jnp
 
 from ae_jax import rng
+from ae_jax.forward import unflatten
 from ae_jax.gan.losses import discriminator_loss, generator_loss, probability
 from ae_jax.gan.models import images_from_logits, standard_normal_codes
 from ae_jax.objectives.reconstruction import bce_with_logits, reduce_per_example
-from ae_jax.training import unflatten
 
 
 def step_keys(state) -> tuple[jax.Array, jax.Array]:

@@ -3,7 +3,7 @@
     loss(x) = L(x, x_hat) + lambda * ||J_f(x)||_F^2,   J_f(x) = d code / d x
 
 For any encoder, the Jacobian is computed by automatic differentiation through the model's
-own `encode` method (`aux["apply"]("encode", inputs)`, see `ae_jax.training.forward`).
+own `encode` method (`aux["apply"]("encode", inputs)`, see `ae_jax.forward.forward`).
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def contractive(x, logits, aux, params, loss_config) -> PerExample:
     if "apply" not in aux:
         raise ValueError(
             "the contractive term needs aux['apply'] (the model's methods); call the model "
-            "through ae_jax.training.forward"
+            "through ae_jax.forward.forward"
         )
     inputs = aux.get("inputs", x)
     return jacobian_sq_norm(lambda v: aux["apply"]("encode", v), inputs)
