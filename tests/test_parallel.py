@@ -182,3 +182,18 @@ def test_profile_writes_a_trace(tmp_path):
     traces = [f for _, _, fs in os.walk(tmp_path / "profile") for f in fs
               if f.endswith(".xplane.pb")]
     assert len(traces) == 1
+
+
+def test_gan_on_four_devices_equals_one(tmp_path, mnist_like_npz):
+    """DCGAN (batch-norm statistics over the split batch) on a 4-device mesh and on one."""
+    _run(f"""
+        import jax, numpy as np
+        from ae_jax.gan.experiment import train_gan
+        from configs import dcgan
+        from tests.test_gan import _tiny
+        states = [train_gan(_tiny(dcgan, {mnist_like_npz!r}, num_devices=n, num_epochs=1),
+                            {str(tmp_path)!r} + f"/d{{n}}") for n in (1, 4)]
+        leaves = [jax.tree_util.tree_leaves(s.generator.params) for s in states]
+        for a, b in zip(*leaves, strict=True):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=2e-4, atol=2e-5)
+    """, FOUR_DEVICES)
