@@ -9,6 +9,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # so `configs` imports as in train.py
 
+from ae_jax.sweeps import set_field  # noqa: E402
 from configs import default  # noqa: E402
 
 
@@ -23,11 +24,7 @@ def digits_config(**overrides):
     config.progress_bar = False
     config.tensorboard = False
     for key, value in overrides.items():
-        node = config
-        *parents, leaf = key.split(".")
-        for p in parents:
-            node = node[p]
-        node[leaf] = value
+        set_field(config, key, value)
     return config
 
 

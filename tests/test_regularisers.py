@@ -22,6 +22,7 @@ from ae_jax.models.summary import summarize
 from ae_jax.models.tied import TiedAutoencoder
 from ae_jax.objectives import TERMS, make_objective
 from ae_jax.objectives.contractive import jacobian_sq_norm
+from ae_jax.sweeps import set_field
 
 
 def _loss_cfg(**kw):
@@ -153,11 +154,7 @@ def shrunk(name, **overrides):
     config.num_epochs, config.batch_size = 1, 64
     config.progress_bar, config.tensorboard = False, False
     for key, value in overrides.items():
-        *parents, leaf = key.split(".")
-        node = config
-        for p in parents:
-            node = node[p]
-        node[leaf] = value
+        set_field(config, key, value)
     return config
 
 
