@@ -197,3 +197,15 @@ def test_gan_on_four_devices_equals_one(tmp_path, mnist_like_npz):
         for a, b in zip(*leaves, strict=True):
             np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=2e-4, atol=2e-5)
     """, FOUR_DEVICES)
+
+
+def test_mesh_and_distributed_misconfiguration_are_clear_errors():
+    from ae_jax.parallel import initialize_distributed, make_mesh
+    from configs import default
+
+    with pytest.raises(ValueError, match=r"num_devices=99, but 1 devices are visible"):
+        make_mesh(99)
+    cfg = default.get_config().distributed
+    cfg.num_processes = 2
+    with pytest.raises(ValueError, match="needs distributed.coordinator_address"):
+        initialize_distributed(cfg)
