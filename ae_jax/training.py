@@ -10,9 +10,9 @@ Loop shapes (`config.loop`), one function for all:
   "steps"  a jitted call runs `steps_per_call` steps (unrolled, no while loop), called from
            Python. On XLA:CPU, convolution gradients inside a while loop (scan/fori) ran 8x
            slower than the same step at top level; unrolled steps do not have that problem.
-           Re-measured with the conv_ops layers (32-32 denoising step, batch 128): 54 ms at
-           top level, 798 ms per step inside an 8-step scan (the whole body slows down, plain
-           matmuls included), so "steps" stays the CPU default for convolutions.
+           Re-measured with the conv_ops layers (`python benchmarks/conv_step.py`, 32-32
+           denoising step, batch 128): 80 ms at top level, 924 ms per step inside an 8-step
+           scan, so "steps" stays the CPU default for convolutions.
   "auto"   "steps" for convolutional models on CPU, "scan" otherwise.
 """
 
@@ -97,7 +97,9 @@ def host_chunks(data: np.ndarray, rows: np.ndarray, chunk: int, sharding=None,
     batches along the steps axis of `rows` (..., steps, B), the examples they use gathered on
     the host into (M, D), sent to the device (`sharding`: replicated over the mesh), and
     their positions in it (..., k, B). A background thread gathers and transfers the next
-    `prefetch` groups while the device trains on the current one.
+    `prefetch` groups while the device trains on the current one. The device then gathers
+    each batch again by position (one on-device copy of B rows per step), so the streaming
+    path runs the very compiled loops of the on-device path.
     """
     starts = list(range(0, rows.shape[-2], chunk))
 

@@ -1,11 +1,12 @@
 """Convolution, pooling and upsampling written for speed on XLA:CPU, with the maths of
 `lax.conv_general_dilated`, `nn.max_pool` and nearest upsampling (NHWC, kernels HWIO).
 
-Measured on the seeds' 32-32 conv denoising step (batch 128, 2-core CPU, forward + backward
-+ Adam; helper study, interleaved medians under load): 130 ms with `nn.Conv` / `nn.max_pool` /
-`jnp.repeat`, 55 ms with these. Where the time went and what fixed it:
+Measured on the seeds' 32-32 conv denoising training step (batch 128, 2-core CPU, forward +
+backward + Adam; `python benchmarks/conv_step.py`, interleaved medians): 139 ms with `nn.Conv` /
+`nn.max_pool` / `jnp.repeat`, 80 ms with these. Where the time went (a per-op profile of the
+plain step) and what fixed it:
 
-  * `nn.max_pool`'s gradient (select_and_scatter) cost ~68 ms per call at 28x28x32;
+  * `nn.max_pool`'s gradient (select_and_scatter) was the largest single cost at 28x28x32;
     `max_pool_2x2` has a custom VJP that routes the gradient to the first maximum of each
     window (the same choice as select_and_scatter) in one cheap fused loop.
   * pooling before bias and activation: act(pool(conv(x)) + b) == pool(act(conv(x) + b)) for

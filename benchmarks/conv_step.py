@@ -1,0 +1,111 @@
+"""One training step of the seeds' 32-32 conv denoising autoencoder, three ways, on XLA.
+
+    python benchmarks/conv_step.py [--rounds 5] [--steps 20]
+
+  plain      nn.Conv / nn.max_pool / jnp.repeat in Keras's order (pool after bias and relu):
+             what plain Flax (and ae_jax before ae_jax/models/conv_ops.py) computes
+  lax        ae_jax, model.conv_impl=lax: XLA convolutions, pool before bias and activation
+  cpu        ae_jax, model.conv_impl=cpu: the conv_ops formulations (the CPU default)
+  cpu@scan8  the "cpu" step inside an 8-step lax.scan, per step (why convs use loop="steps")
+
+Forward + backward + Adam, batch 128, Gaussian corruption 0.5, BCE, the state donated, batches
+gathered by index from uint8 Fashion-MNIST on the device. The variants run interleaved, round
+by round, so drifts of a shared machine hit all alike; it prints the median ms per step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from ae_jax.corruption import make_corruption  # noqa: E402
+from ae_jax.data import load_dataset  # noqa: E402
+from ae_jax.models import build_model  # noqa: E402
+from ae_jax.objectives import make_objective  # noqa: E402
+from ae_jax.optimizers import make_optimizer  # noqa: E402
+from ae_jax.train_state import create_train_state  # noqa: E402
+from ae_jax.training import _run_steps, make_train_step  # noqa: E402
+from configs import denoising_conv_ae  # noqa: E402
+
+
+class PlainDAE(nn.Module):
+    """The same model as Keras and plain Flax write it."""
+
+    @nn.compact
+    def __call__(self, x):
+        def conv(features, h):
+            return nn.Conv(features, (3, 3), padding="SAME")(h)
+
+        def pool(h):
+            return nn.max_pool(h, (2, 2), strides=(2, 2), padding="SAME")
+
+        def up(h):
+            return jnp.repeat(jnp.repeat(h, 2, axis=1), 2, axis=2)
+
+        h = pool(nn.relu(conv(32, x)))
+        code = pool(nn.relu(conv(32, h)))
+        h = up(nn.relu(conv(32, code)))
+        h = up(nn.relu(conv(32, h)))
+        return conv(1, h), {"code": code, "hidden": ()}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=20)
+    args = ap.parse_args()
+    config = denoising_conv_ae.get_config()
+    config.data.train_limit = 20000
+    dataset = load_dataset(config.data)
+    shape = dataset.example_shape
+    data = jax.device_put(dataset.train.reshape(len(dataset.train), -1))  # (N, 784) uint8
+    objective = make_objective(config.loss, "sigmoid")
+    step = make_train_step(objective, shape, make_corruption(config.corruption))
+    tx = make_optimizer(config.optimizer, 1, 1)
+    models = {"plain": PlainDAE()}
+    for impl in ("lax", "cpu"):
+        config.model.conv_impl = impl
+        models[impl] = build_model(config.model, shape)
+    one = jax.jit(lambda s, d, i: _run_steps(step, s, d, i, unroll=True), donate_argnums=0)
+    scan = jax.jit(lambda s, d, i: _run_steps(step, s, d, i, unroll=1), donate_argnums=0)
+    variants = {name: (one, models[name], 1) for name in models}
+    variants["cpu@scan8"] = (scan, models["cpu"], 8)
+    states = {name: create_train_state(m, tx, shape, 0, {}) for name, (_, m, _) in
+              variants.items()}
+    key = jax.random.PRNGKey(0)
+    times = {name: [] for name in variants}
+    for r in range(args.rounds + 1):  # round 0 compiles
+        for name, (fn, _, k) in variants.items():
+            calls = max(1, args.steps // k)
+            idx = jax.random.randint(jax.random.fold_in(key, r), (calls, k, 128), 0, len(data))
+            state = states[name]
+            state, m = fn(state, data, idx[0])
+            jax.block_until_ready(m)
+            t0 = time.perf_counter()
+            for c in range(1, calls):
+                state, m = fn(state, data, idx[c])
+            jax.block_until_ready(m)
+            states[name] = state
+            if r:
+                times[name].append(1e3 * (time.perf_counter() - t0) / ((calls - 1) * k))
+    print(f"backend {jax.default_backend()}; ms per training step, median of {args.rounds} "
+          "interleaved rounds [min-max]")
+    print("| variant | ms/step | time / cpu |")
+    print("|---|---|---|")
+    base = statistics.median(times["cpu"])
+    for name, ts in times.items():
+        med = statistics.median(ts)
+        print(f"| {name} | {med:.1f} [{min(ts):.1f}-{max(ts):.1f}] | {med / base:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
