@@ -76,7 +76,8 @@ MONOTONE_ACTIVATIONS = ("relu", "sigmoid", "tanh", "linear", "elu", "selu", "sof
 
 def resolve_impl(impl: str) -> str:
     """`conv_impl`: "lax" (XLA's convolution, nn.max_pool) | "cpu" (ae_jax/models/conv_ops.py
-    formulations, 1.7x faster per step on XLA:CPU: benchmarks/conv_step.py) | "auto" ("cpu" on the CPU backend)."""
+    formulations, 1.7x faster per step on XLA:CPU: benchmarks/conv_step.py) | "auto" ("cpu"
+    on the CPU backend)."""
     if impl == "auto":
         return "cpu" if jax.default_backend() == "cpu" else "lax"
     if impl not in ("lax", "cpu"):
