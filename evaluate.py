@@ -11,7 +11,7 @@ import os
 from absl import app, flags, logging
 
 from ae_jax.evaluation import get_task
-from ae_jax.evaluation.run import load_run
+from ae_jax.run import load
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "a training workdir")
@@ -38,7 +38,7 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     logging.set_verbosity(logging.INFO)
     task = get_task(FLAGS.task)  # unknown names fail before any loading
-    run = load_run(FLAGS.workdir)
+    run = load(FLAGS.workdir)
     out_dir = os.path.join(FLAGS.workdir, "eval")
     os.makedirs(out_dir, exist_ok=True)
     result = task(run, out_dir, _parse_options(FLAGS.option))

@@ -8,10 +8,7 @@ Rerunning the same command resumes from the newest checkpoint in <dir>.
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from ae_jax.experiment import quiet_libraries, train_and_evaluate
-from ae_jax.gan.experiment import train_gan
-
-TRAINERS = {"autoencoder": train_and_evaluate, "gan": train_gan}  # by config.family
+from ae_jax.engine import quiet_libraries, train_and_evaluate
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "experiment config file", lock_config=True)
@@ -24,10 +21,7 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     logging.set_verbosity(logging.INFO)
     quiet_libraries()
-    family = FLAGS.config.get("family", "autoencoder")
-    if family not in TRAINERS:
-        raise app.UsageError(f"unknown family {family!r}; known: {sorted(TRAINERS)}")
-    TRAINERS[family](FLAGS.config, FLAGS.workdir)
+    train_and_evaluate(FLAGS.config, FLAGS.workdir)
 
 
 if __name__ == "__main__":

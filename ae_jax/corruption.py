@@ -12,6 +12,11 @@ import functools
 import jax
 import jax.numpy as jnp
 
+from ae_jax.registry import Registry
+
+# name -> fn(corruption_config) -> (key, x) -> x_noisy, or None for "none"
+CORRUPTIONS: Registry = Registry("corruption", field="corruption.name")
+
 
 def gaussian(key, x, stddev: float):
     """clip(x + stddev * N(0, 1), 0, 1) (the seeds use stddev 0.5)."""
@@ -50,19 +55,23 @@ def block(key, x, block_fraction: float):
     return jnp.where(hole, 0.0, x)
 
 
+def _reading(corruption, field: str):
+    """A builder cfg -> `corruption` with its parameter `field` set to `cfg.<field>`."""
+    def build(cfg):
+        return functools.partial(corruption, **{field: cfg[field]})
+
+    return build
+
+
+CORRUPTIONS.add("none", lambda cfg: None)
+CORRUPTIONS.add("gaussian", _reading(gaussian, "stddev"))
+CORRUPTIONS.add("masking", _reading(masking, "probability"))
+CORRUPTIONS.add("salt_and_pepper", _reading(salt_and_pepper, "probability"))
+CORRUPTIONS.add("bit_flip", _reading(bit_flip, "probability"))
+CORRUPTIONS.add("block", _reading(block, "block_fraction"))
+
+
 def make_corruption(cfg):
-    """The corruption a config's `corruption` field names, or None for "none"."""
-    name = cfg.get("name", "none")
-    if name == "none":
-        return None
-    table = {
-        "gaussian": functools.partial(gaussian, stddev=cfg.get("stddev", 0.5)),
-        "masking": functools.partial(masking, probability=cfg.get("probability", 0.3)),
-        "salt_and_pepper": functools.partial(salt_and_pepper,
-                                             probability=cfg.get("probability", 0.1)),
-        "bit_flip": functools.partial(bit_flip, probability=cfg.get("probability", 0.1)),
-        "block": functools.partial(block, block_fraction=cfg.get("block_fraction", 0.5)),
-    }
-    if name not in table:
-        raise ValueError(f"unknown corruption {name!r}; known: none, {', '.join(sorted(table))}")
-    return table[name]
+    """The corruption a config's `corruption` field names: fn(key, x (B, H, W, C) in [0, 1])
+    -> x_noisy, or None for "none"."""
+    return CORRUPTIONS.get(cfg.name)(cfg)

@@ -10,6 +10,13 @@ from __future__ import annotations
 import jax
 import optax
 
+from ae_jax.registry import Registry
+
+# name -> fn(optimizer_config) -> optax.GradientTransformation
+OPTIMIZERS: Registry = Registry("optimizer", field="optimizer.name")
+# name -> fn(optimizer_config, steps_per_epoch, num_epochs) -> factor of the step
+SCHEDULES: Registry = Registry("schedule", field="optimizer.schedule")
+
 
 def _sgd(learning_rate, momentum=0.0, nesterov=False):
     # A trace even at momentum 0 (v = 0 * v + g is plain SGD): one state structure for every
@@ -17,29 +24,50 @@ def _sgd(learning_rate, momentum=0.0, nesterov=False):
     return optax.sgd(learning_rate, momentum=momentum, nesterov=nesterov)
 
 
-_OPTIMIZERS = {
-    "adam": lambda cfg: optax.inject_hyperparams(optax.adam)(
-        learning_rate=cfg.learning_rate, b1=cfg.get("beta1", 0.9), b2=cfg.get("beta2", 0.999),
-        eps=cfg.get("eps", 1e-7),
-    ),
-    "adamw": lambda cfg: optax.inject_hyperparams(optax.adamw)(
-        learning_rate=cfg.learning_rate, weight_decay=cfg.get("weight_decay", 1e-4),
-        eps=cfg.get("eps", 1e-7),
-    ),
-    "sgd": lambda cfg: optax.inject_hyperparams(_sgd, static_args=("nesterov",))(
-        learning_rate=cfg.learning_rate, momentum=cfg.get("momentum", 0.0),
-        nesterov=cfg.get("nesterov", False),
-    ),
-    "rmsprop": lambda cfg: optax.inject_hyperparams(optax.rmsprop)(
-        learning_rate=cfg.learning_rate, decay=cfg.get("rho", 0.9), eps=cfg.get("eps", 1e-7),
-        momentum=cfg.get("momentum", 0.0),
-    ),
-    # Keras' Adadelta (the seeds' choice) uses rho 0.95 and eps 1e-7; its default learning
-    # rate is 0.001 in Keras 3 (1.0 in Keras 2, where the seeds were written).
-    "adadelta": lambda cfg: optax.inject_hyperparams(optax.adadelta)(
-        learning_rate=cfg.learning_rate, rho=cfg.get("rho", 0.95), eps=cfg.get("eps", 1e-7),
-    ),
-}
+def _injected(optimizer, static_args=(), **fields):
+    """A builder cfg -> `optax.inject_hyperparams(optimizer)(arg=cfg.<field>, ...)` for the
+    `arg=field` pairs given."""
+    def build(cfg):
+        values = {arg: cfg[field] for arg, field in fields.items()}
+        return optax.inject_hyperparams(optimizer, static_args=static_args)(**values)
+
+    return build
+
+
+LR = "learning_rate"
+OPTIMIZERS.add("adam", _injected(optax.adam, learning_rate=LR, b1="beta1", b2="beta2", eps="eps"))
+OPTIMIZERS.add("adamw", _injected(optax.adamw, learning_rate=LR, weight_decay="weight_decay",
+                                  eps="eps"))
+OPTIMIZERS.add("sgd", _injected(_sgd, ("nesterov",), learning_rate=LR, momentum="momentum",
+                                nesterov="nesterov"))
+OPTIMIZERS.add("rmsprop", _injected(optax.rmsprop, learning_rate=LR, decay="rho", eps="eps",
+                                    momentum="momentum"))
+# Keras' Adadelta (the seeds' choice) uses rho 0.95 and eps 1e-7; its default learning rate
+# is 0.001 in Keras 3 (1.0 in Keras 2, where the seeds were written).
+OPTIMIZERS.add("adadelta", _injected(optax.adadelta, learning_rate=LR, rho="rho", eps="eps"))
+
+
+@SCHEDULES.register("constant")
+def _constant(cfg, steps_per_epoch: int, num_epochs: int):
+    return optax.constant_schedule(1.0)
+
+
+@SCHEDULES.register("inverse_time")
+def _inverse_time(cfg, steps_per_epoch: int, num_epochs: int):
+    decay = cfg.decay
+    return lambda step: 1.0 / (1.0 + decay * step)
+
+
+@SCHEDULES.register("cosine")
+def _cosine(cfg, steps_per_epoch: int, num_epochs: int):
+    return optax.cosine_decay_schedule(1.0, max(1, steps_per_epoch * num_epochs))
+
+
+@SCHEDULES.register("warmup_cosine")
+def _warmup_cosine(cfg, steps_per_epoch: int, num_epochs: int):
+    total = max(1, steps_per_epoch * num_epochs)
+    warmup = int(cfg.warmup_epochs * steps_per_epoch)
+    return optax.warmup_cosine_decay_schedule(0.0, 1.0, warmup, max(total, warmup + 1))
 
 
 def schedule_factor(cfg, steps_per_epoch: int, num_epochs: int):
@@ -50,33 +78,18 @@ def schedule_factor(cfg, steps_per_epoch: int, num_epochs: int):
     cosine:        cosine decay from 1 to 0 over the whole run
     warmup_cosine: linear warm-up over `warmup_epochs`, then cosine decay to 0
     """
-    name = cfg.get("schedule", "constant")
-    total = max(1, steps_per_epoch * num_epochs)
-    if name == "constant":
-        return optax.constant_schedule(1.0)
-    if name == "inverse_time":
-        decay = cfg.get("decay", 0.0)
-        return lambda step: 1.0 / (1.0 + decay * step)
-    if name == "cosine":
-        return optax.cosine_decay_schedule(1.0, total)
-    if name == "warmup_cosine":
-        warmup = int(cfg.get("warmup_epochs", 1) * steps_per_epoch)
-        return optax.warmup_cosine_decay_schedule(0.0, 1.0, warmup, max(total, warmup + 1))
-    raise ValueError(
-        f"unknown schedule {name!r}; known: constant, inverse_time, cosine, warmup_cosine"
-    )
+    return SCHEDULES.get(cfg.schedule)(cfg, steps_per_epoch, num_epochs)
 
 
 def make_optimizer(cfg, steps_per_epoch: int, num_epochs: int) -> optax.GradientTransformation:
-    """The optimizer named by `cfg.name`, its schedule and optional gradient clipping."""
-    if cfg.name not in _OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {cfg.name!r}; known: {sorted(_OPTIMIZERS)}")
-    parts = []
-    if cfg.get("grad_clip_norm"):
-        parts.append(optax.clip_by_global_norm(cfg.grad_clip_norm))
-    parts.append(_OPTIMIZERS[cfg.name](cfg))
-    if cfg.get("schedule", "constant") != "constant":
-        parts.append(optax.scale_by_schedule(schedule_factor(cfg, steps_per_epoch, num_epochs)))
+    """The optimizer named by `cfg.name`, its schedule and optional gradient clipping.
+    `cfg` is `config.optimizer` (or, for GANs, `config.discriminator_optimizer`)."""
+    optimizer = OPTIMIZERS.get(cfg.name)(cfg)
+    schedule = schedule_factor(cfg, steps_per_epoch, num_epochs)
+    parts = [optax.clip_by_global_norm(cfg.grad_clip_norm)] if cfg.grad_clip_norm else []
+    parts.append(optimizer)
+    if cfg.schedule != "constant":
+        parts.append(optax.scale_by_schedule(schedule))
     return optax.chain(*parts) if len(parts) > 1 else parts[0]
 
 

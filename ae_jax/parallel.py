@@ -28,17 +28,17 @@ def initialize_distributed(cfg) -> None:
     process's `process_id`, or `cfg.auto` to let JAX read a cluster's environment (SLURM,
     Open MPI, TPU pods; JAX_COORDINATOR_ADDRESS). No-op for one process. Must run before
     any other JAX computation in the process."""
-    if cfg is None or not (cfg.get("num_processes", 1) > 1 or cfg.get("auto", False)):
+    if not (cfg.num_processes > 1 or cfg.auto):
         return
     if jax.distributed.is_initialized():
         return
-    collectives = cfg.get("cpu_collectives", "gloo")
+    collectives = cfg.cpu_collectives
     if collectives:  # CPU devices need a collectives library to all-reduce across processes
         jax.config.update("jax_cpu_collectives_implementation", collectives)
-    if cfg.get("auto", False):
+    if cfg.auto:
         jax.distributed.initialize()
     else:
-        if not cfg.get("coordinator_address"):
+        if not cfg.coordinator_address:
             raise ValueError("distributed.num_processes > 1 needs distributed.coordinator_address"
                              " (host:port of process 0), or distributed.auto=True on a cluster")
         jax.distributed.initialize(coordinator_address=cfg.coordinator_address,

@@ -14,27 +14,18 @@ import jax.numpy as jnp
 import numpy as np
 
 from ae_jax.optimizers import is_injected_state
-from ae_jax.train_state import TrainState, create_train_state
+from ae_jax.state import State, num_runs_of
 
 
-def create_run_states(model, tx, example_shape, seeds: Sequence[int],
-                      loss_weights: dict) -> TrainState:
+def create_run_states(family, seeds: Sequence[int]) -> State:
     """R freshly initialised states stacked on a leading axis, run r seeded with seeds[r].
 
-    Run r's parameters are bitwise those of `create_train_state(..., seeds[r], ...)`.
+    Run r's state is bitwise `family.init(seeds[r])`.
     """
-    def one(seed):
-        return create_train_state(model, tx, example_shape, seed, loss_weights)
-
-    return jax.vmap(one)(jnp.asarray(seeds, jnp.uint32))
+    return jax.vmap(family.init)(jnp.asarray(seeds, jnp.uint32))
 
 
-def set_run_hyperparams(state: TrainState, **values) -> TrainState:
-    """Per-run optimizer hyperparameters, e.g. `learning_rate=[1e-3, 3e-3]` for R = 2 runs.
-
-    Each value is a sequence of length R (or a scalar for all runs); names are those of the
-    optimizer's injected hyperparameters (learning_rate, momentum, ...).
-    """
+def _set_hyperparams(opt_state, values: dict):
     def fix(node):
         if not is_injected_state(node):
             return node
@@ -46,11 +37,23 @@ def set_run_hyperparams(state: TrainState, **values) -> TrainState:
             hp[name] = jnp.broadcast_to(jnp.asarray(value, hp[name].dtype), hp[name].shape)
         return node._replace(hyperparams=hp)
 
-    opt_state = jax.tree_util.tree_map(fix, state.opt_state, is_leaf=is_injected_state)
-    return state.replace(opt_state=opt_state)
+    return jax.tree_util.tree_map(fix, opt_state, is_leaf=is_injected_state)
 
 
-def set_run_loss_weights(state: TrainState, **values) -> TrainState:
+def set_run_hyperparams(state: State, nets=None, **values) -> State:
+    """Per-run optimizer hyperparameters, e.g. `learning_rate=[1e-3, 3e-3]` for R = 2 runs,
+    in the optimizers of the networks named in `nets` (default: all).
+
+    Each value is a sequence of length R (or a scalar for all runs); names are those of the
+    optimizer's injected hyperparameters (learning_rate, momentum, ...).
+    """
+    nets = list(state.nets) if nets is None else list(nets)
+    new = {name: (net.replace(opt_state=_set_hyperparams(net.opt_state, values))
+                  if name in nets else net) for name, net in state.nets.items()}
+    return state.replace(nets=new)
+
+
+def set_run_loss_weights(state: State, **values) -> State:
     """Per-run loss-term weights, e.g. `kl=[0.5, 1.0, 4.0]` (beta-VAE sweep)."""
     weights = dict(state.loss_weights)
     for name, value in values.items():
@@ -60,44 +63,44 @@ def set_run_loss_weights(state: TrainState, **values) -> TrainState:
     return state.replace(loss_weights=weights)
 
 
-def run_slice(state: TrainState, r: int) -> TrainState:
-    """Run r of a stacked state, as a single-run state."""
-    return jax.tree_util.tree_map(lambda a: a[r], state)
-
-
-def initial_state(config, model, tx, example_shape, seeds: Sequence[int] | None = None):
+def initial_state(family, num_runs: int, seed: int, seeds: Sequence[int] | None = None):
     """One run's state, or `num_runs` stacked states seeded seed, seed + 1, ... (or `seeds`,
     one per run, when given)."""
-    weights = dict(config.loss.get("terms", {}))
-    num_runs = config.get("num_runs", 1)
     if seeds is not None and len(seeds) != num_runs:
         raise ValueError(f"{len(seeds)} seeds given for num_runs = {num_runs}")
     if num_runs > 1:
-        seeds = [config.seed + r for r in range(num_runs)] if seeds is None else list(seeds)
-        return create_run_states(model, tx, example_shape, seeds, weights)
-    seed = config.seed if seeds is None else int(seeds[0])
-    return create_train_state(model, tx, example_shape, seed, weights)
+        seeds = [seed + r for r in range(num_runs)] if seeds is None else list(seeds)
+        return create_run_states(family, seeds)
+    return family.init(seed if seeds is None else int(seeds[0]))
 
 
-def apply_run_hparams(state: TrainState, run_hparams: dict) -> TrainState:
+def apply_run_hparams(state: State, run_hparams: dict,
+                      optimizer_fields: dict | None = None) -> State:
     """Per-run values keyed by config field, one value per run, e.g. for num_runs = 2
     `{"optimizer.learning_rate": [0.05, 0.1], "loss.terms.kl": [1.0, 4.0]}`.
 
-    Fields: "optimizer.<injected hyperparameter>" and "loss.terms.<term>"; "seed" is read by
-    `initial_state` (it fixes the initial parameters) and skipped here. A single-run state
-    takes lists of length 1.
+    Fields: "<optimizer field>.<injected hyperparameter>" for the family's optimizer fields
+    (`optimizer_fields`: network -> config field, e.g. "optimizer",
+    "discriminator_optimizer"; default: the autoencoders' one network "model") and
+    "loss.terms.<term>"; "seed" is read by `initial_state` (it fixes the initial
+    parameters) and skipped here. A single-run state takes lists of length 1.
     """
-    num_runs = int(np.shape(state.step)[0]) if np.ndim(state.step) else 1
-    opt, weights = {}, {}
+    optimizer_fields = optimizer_fields or {"model": "optimizer"}  # one network
+    num_runs = num_runs_of(state)
+    weights = {}
     for field, values in run_hparams.items():
         if len(values) != num_runs:
             raise ValueError(f"{field}: {len(values)} values for {num_runs} runs")
         value = values if np.ndim(state.step) else values[0]
-        if field.startswith("optimizer."):
-            opt[field.removeprefix("optimizer.")] = value
-        elif field.startswith("loss.terms."):
-            weights[field.removeprefix("loss.terms.")] = value
+        head, _, name = field.rpartition(".")
+        if head in optimizer_fields.values():
+            nets = [n for n, f in optimizer_fields.items() if f == head]
+            state = set_run_hyperparams(state, nets, **{name: value})
+        elif head == "loss.terms":
+            weights[name] = value
         elif field != "seed":
-            raise ValueError(f"{field!r} cannot differ between vmapped runs; per-run fields are "
-                             "seed, optimizer.<hyperparameter> and loss.terms.<term>")
-    return set_run_loss_weights(set_run_hyperparams(state, **opt), **weights)
+            raise ValueError(
+                f"{field!r} cannot differ between vmapped runs; per-run fields are seed, "
+                f"{', '.join(sorted(set(optimizer_fields.values())))}.<hyperparameter> and "
+                "loss.terms.<term>")
+    return set_run_loss_weights(state, **weights)

@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 import jax
 import numpy as np
 
-from ae_jax.experiment import train_and_evaluate
+from ae_jax.engine import train_and_evaluate
 from ae_jax.metric_writers import read_metrics
 
 RESULT_FILE = "sweep_result.json"
@@ -42,7 +42,8 @@ DEFAULT_VMAPPED = ("seed", "optimizer.learning_rate", "optimizer.momentum")
 
 def vmappable(field: str) -> bool:
     """Whether a config field can differ between the vmapped runs of one program."""
-    return field == "seed" or field.startswith(("optimizer.", "loss.terms."))
+    return field == "seed" or field.startswith(
+        ("optimizer.", "discriminator_optimizer.", "loss.terms."))
 
 
 def grid(axes: dict[str, Sequence]) -> list[dict]:
@@ -234,7 +235,7 @@ def run_sweep(base_config, axes: dict[str, Sequence], workdir: str,
 def main(argv):
     from absl import flags
 
-    from ae_jax.experiment import quiet_libraries
+    from ae_jax.engine import quiet_libraries
 
     del argv
     quiet_libraries()

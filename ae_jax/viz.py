@@ -63,6 +63,20 @@ def loss_curves(records: list[dict], keys: tuple[str, ...] = ("loss",)) -> plt.F
     return fig
 
 
+def sample_grid(images: np.ndarray, title: str) -> plt.Figure:
+    """A square-ish grid of (N, H, W, C) images in [0, 1] as one figure."""
+    n = len(images)
+    cols = int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / cols))
+    grid = image_grid(np.asarray(images, np.float32), rows, cols)
+    fig, ax = plt.subplots(figsize=(0.5 * cols + 0.4, 0.5 * rows + 0.7))
+    _show(ax, grid)
+    ax.axis("off")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def save(fig: plt.Figure, path: str) -> str:
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     fig.savefig(path, dpi=100)

@@ -27,13 +27,10 @@ import jax.numpy as jnp
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from ae_jax.corruption import make_corruption  # noqa: E402
 from ae_jax.data import load_dataset  # noqa: E402
-from ae_jax.models import build_model  # noqa: E402
-from ae_jax.objectives import make_objective  # noqa: E402
-from ae_jax.optimizers import make_optimizer  # noqa: E402
-from ae_jax.train_state import create_train_state  # noqa: E402
-from ae_jax.training import _run_steps, make_train_step  # noqa: E402
+from ae_jax.families import build_family  # noqa: E402
+from ae_jax.loops import _run_steps  # noqa: E402
+from ae_jax.state import Net, State  # noqa: E402
 from configs import denoising_conv_ae  # noqa: E402
 
 
@@ -68,23 +65,27 @@ def main():
     dataset = load_dataset(config.data)
     shape = dataset.example_shape
     data = jax.device_put(dataset.train.reshape(len(dataset.train), -1))  # (N, 784) uint8
-    objective = make_objective(config.loss, "sigmoid")
-    step = make_train_step(objective, shape, make_corruption(config.corruption))
-    tx = make_optimizer(config.optimizer, 1, 1)
-    models = {"plain": PlainDAE()}
+    states = {}
     for impl in ("lax", "cpu"):
         config.model.conv_impl = impl
-        models[impl] = build_model(config.model, shape)
+        family = build_family(config, shape, 1)  # its model, objective, corruption, Adam
+        states[impl] = family.init(0)
+    # The family's step reads the network's apply function from the state, so a state of
+    # PlainDAE trains with the very same step (corruption, BCE, Adam).
+    key = jax.random.PRNGKey(0)
+    plain = PlainDAE()
+    states["plain"] = State.create(key, {"model": Net.create(
+        plain, family.tx, plain.init(key, jnp.zeros((1, *shape))))})
+    step = family.train_step
     one = jax.jit(lambda s, d, i: _run_steps(step, s, d, i, unroll=True), donate_argnums=0)
     scan = jax.jit(lambda s, d, i: _run_steps(step, s, d, i, unroll=1), donate_argnums=0)
-    variants = {name: (one, models[name], 1) for name in models}
-    variants["cpu@scan8"] = (scan, models["cpu"], 8)
-    states = {name: create_train_state(m, tx, shape, 0, {}) for name, (_, m, _) in
-              variants.items()}
+    variants = {name: (one, 1) for name in ("plain", "lax", "cpu")}
+    variants["cpu@scan8"] = (scan, 8)
+    states["cpu@scan8"] = jax.tree_util.tree_map(jnp.copy, states["cpu"])
     key = jax.random.PRNGKey(0)
     times = {name: [] for name in variants}
     for r in range(args.rounds + 1):  # round 0 compiles
-        for name, (fn, _, k) in variants.items():
+        for name, (fn, k) in variants.items():
             calls = max(1, args.steps // k)
             idx = jax.random.randint(jax.random.fold_in(key, r), (calls, k, 128), 0, len(data))
             state = states[name]

@@ -23,7 +23,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from ae_jax.experiment import quiet_libraries, train_and_evaluate  # noqa: E402
+from ae_jax.engine import quiet_libraries, train_and_evaluate  # noqa: E402
 from ae_jax.metric_writers import read_metrics  # noqa: E402
 from configs import fonts_ae  # noqa: E402
 

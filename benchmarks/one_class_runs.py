@@ -38,12 +38,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from ae_jax.data import load_dataset  # noqa: E402
-from ae_jax.experiment import one_class_indices  # noqa: E402
-from ae_jax.models import build_model  # noqa: E402
-from ae_jax.objectives import make_objective  # noqa: E402
-from ae_jax.optimizers import make_optimizer  # noqa: E402
-from ae_jax.runs import create_run_states, run_slice  # noqa: E402
-from ae_jax.training import EpochRunner, make_train_step  # noqa: E402
+from ae_jax.engine.workdir import one_class_indices  # noqa: E402
+from ae_jax.families import build_family  # noqa: E402
+from ae_jax.loops import EpochRunner  # noqa: E402
+from ae_jax.runs import create_run_states  # noqa: E402
+from ae_jax.state import run_slice  # noqa: E402
 
 
 def load_config(path: str):
@@ -64,14 +63,12 @@ def epochs_arm(config, epochs: int) -> dict:
     ds = load_dataset(config.data)
     table = one_class_indices(ds.train_labels, tuple(config.data.one_class))  # (R, N_r)
     r, n_r = table.shape
-    model = build_model(config.model, ds.example_shape)
-    steps = n_r // config.batch_size
-    objective = make_objective(config.loss, model.output_activation, steps)
-    tx = make_optimizer(config.optimizer, steps, epochs)
-    step = make_train_step(objective, ds.example_shape)
+    config = config.copy_and_resolve_references()
+    config.num_epochs = epochs  # the optimizer's schedule spans the epochs trained here
+    family = build_family(config, ds.example_shape, n_r // config.batch_size)
+    step = family.train_step
     data = jax.device_put(ds.train.reshape(len(ds.train), -1))  # (N, D)
-    init = create_run_states(model, tx, ds.example_shape,
-                             [config.seed + i for i in range(r)], {})
+    init = create_run_states(family, [config.seed + i for i in range(r)])
     vmapped = EpochRunner(step, n_r, config.batch_size, "scan", runs=True, run_indices=table)
     single = EpochRunner(step, n_r, config.batch_size, "scan", run_indices=table[0])
     stacked = jax.tree_util.tree_map(jnp.copy, init)

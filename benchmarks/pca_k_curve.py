@@ -35,7 +35,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # so `configs` imports as in train.py
 
 from ae_jax.data import load_dataset, to_float  # noqa: E402
-from ae_jax.experiment import train_and_evaluate  # noqa: E402
+from ae_jax.engine import train_and_evaluate  # noqa: E402
 from ae_jax.metric_writers import read_metrics  # noqa: E402
 from ae_jax.models.pca import PCA, fit_pca  # noqa: E402
 from configs import linear_ae  # noqa: E402

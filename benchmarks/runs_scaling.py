@@ -27,13 +27,10 @@ import jax.numpy as jnp
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from ae_jax.corruption import make_corruption  # noqa: E402
 from ae_jax.data import load_dataset  # noqa: E402
-from ae_jax.models import build_model  # noqa: E402
-from ae_jax.objectives import make_objective  # noqa: E402
-from ae_jax.optimizers import make_optimizer  # noqa: E402
+from ae_jax.families import build_family  # noqa: E402
+from ae_jax.loops import EpochRunner, choose_loop  # noqa: E402
 from ae_jax.runs import create_run_states  # noqa: E402
-from ae_jax.training import EpochRunner, choose_loop, make_train_step  # noqa: E402
 
 
 def load_config(path: str):
@@ -44,17 +41,13 @@ def load_config(path: str):
 
 
 def epoch_seconds(config, dataset, num_runs: int, epochs: int) -> list[float]:
-    shape = dataset.example_shape
-    model = build_model(config.model, shape)
-    steps = len(dataset.train) // config.batch_size
-    objective = make_objective(config.loss, model.output_activation, steps)
-    tx = make_optimizer(config.optimizer, steps, epochs)
-    state = create_run_states(model, tx, shape, list(range(num_runs)),
-                              dict(config.loss.get("terms", {})))
-    loop = choose_loop(config.loop, config.model.name)
-    runner = EpochRunner(make_train_step(objective, shape, make_corruption(config.corruption)),
-                         len(dataset.train), config.batch_size, loop, config.steps_per_call,
-                         runs=True)
+    config = config.copy_and_resolve_references()
+    config.num_epochs = epochs  # the optimizer's schedule spans the epochs trained here
+    family = build_family(config, dataset.example_shape, len(dataset.train) // config.batch_size)
+    state = create_run_states(family, list(range(num_runs)))
+    loop = choose_loop(config.loop, family.prefers_steps_on_cpu())
+    runner = EpochRunner(family.train_step, len(dataset.train), config.batch_size, loop,
+                         config.steps_per_call, runs=True)
     data = jax.device_put(jnp.asarray(dataset.train.reshape(len(dataset.train), -1)))
     times = []
     for epoch in range(1, epochs + 1):

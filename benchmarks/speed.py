@@ -110,24 +110,16 @@ def step_flops(workload: str) -> float:
     from ml_collections import config_flags  # noqa: F401  (config files import it)
 
     sys.path.insert(0, ROOT)
-    from ae_jax.corruption import make_corruption
-    from ae_jax.models import build_model
-    from ae_jax.objectives import make_objective
-    from ae_jax.optimizers import make_optimizer
-    from ae_jax.train_state import create_train_state
-    from ae_jax.training import make_train_step
+    from ae_jax.families import build_family
 
     path = WORKLOADS[workload][0]
     module = __import__(f"configs.{os.path.basename(path)[:-3]}", fromlist=["get_config"])
     config = module.get_config()
     shape = (28, 28, 1)
-    model = build_model(config.model, shape)
-    objective = make_objective(config.loss, model.output_activation)
-    state = create_train_state(model, make_optimizer(config.optimizer, 1, 1), shape, 0,
-                               dict(config.loss.get("terms", {})))
-    step = make_train_step(objective, shape, make_corruption(config.corruption))
+    family = build_family(config, shape, 1)  # the model, objective, corruption, optimizer
+    state = family.init(0)
     batch = jnp.zeros((config.batch_size, 784), jnp.uint8)
-    cost = jax.jit(step).lower(state, batch).compile().cost_analysis()
+    cost = jax.jit(family.train_step).lower(state, batch).compile().cost_analysis()
     cost = cost[0] if isinstance(cost, list) else cost
     return float(cost["flops"])
 

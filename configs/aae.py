@@ -15,9 +15,9 @@ from configs import default
 
 def get_config():
     config = default.get_config()
-    config.family = "gan"
+    config.family = "aae"
     config.data.name = "fashion_mnist"
-    config.model = ml_collections.ConfigDict(dict(
+    config.model.update(dict(
         name="aae",
         latent_dim=8,
         hidden_sizes=(512, 256),
@@ -29,14 +29,12 @@ def get_config():
     config.discriminator_optimizer = ml_collections.ConfigDict(config.optimizer.to_dict())
     config.discriminator_optimizer.learning_rate = 2e-4
     config.discriminator_optimizer.beta1 = 0.5
-    config.gan = ml_collections.ConfigDict(dict(
+    config.gan.update(dict(
         # The BCE is a mean over pixels (0.31 after 3 epochs on Fashion-MNIST) and C_G is
         # ln 2 = 0.69 at balance; 0.05 keeps reconstruction first. A choice, not tuned.
         adversarial_weight=0.05,
-        num_sample_images=64,
-        num_eval_samples=1000,
-        sample_every_epochs=1,
     ))
+    config.plot_every_epochs = 1  # a grid of samples from fixed z after every epoch
     config.batch_size = 128
     config.num_epochs = 20
     return config

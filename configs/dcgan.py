@@ -19,7 +19,7 @@ def get_config():
     config = default.get_config()
     config.family = "gan"
     config.data.name = "fashion_mnist"
-    config.model = ml_collections.ConfigDict(dict(
+    config.model.update(dict(
         name="dcgan",
         latent_dim=100,
         generator_features=(128, 64),      # 7x7x128 -> 14x14x64 -> 28x28x1
@@ -32,11 +32,7 @@ def get_config():
     config.optimizer.learning_rate = 2e-4
     config.optimizer.beta1 = 0.5
     config.discriminator_optimizer = ml_collections.ConfigDict(config.optimizer.to_dict())
-    config.gan = ml_collections.ConfigDict(dict(
-        num_sample_images=64,
-        num_eval_samples=1000,
-        sample_every_epochs=1,
-    ))
+    config.plot_every_epochs = 1  # a grid of samples from fixed z after every epoch
     config.batch_size = 128
     config.num_epochs = 20
     # loop "auto" is "steps" on CPU (conv gradients in a while loop are slow on XLA:CPU). A

@@ -6,7 +6,7 @@ layers, a linear 2-D code and a sigmoid output with binary cross-entropy (mean o
 pixels). Mini-batches of 4: with lr 0.05 this trained every architecture of the study
 stably, with and without momentum (momentum 0.9 with single-example steps made the deeper
 nets diverge). This is also the base config of the architecture sweep
-(`python -m ae_jax.fonts_study sweep`).
+(`python -m projects.fonts.study sweep`).
 
     python train.py --config=configs/fonts_ae.py --workdir=runs/fonts_ae
 

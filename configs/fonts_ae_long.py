@@ -2,7 +2,7 @@
 (near) convergence, for generating new characters from its 2-D latent space.
 
 Adam 3e-3 with cosine decay, 2,000 epochs of mini-batches of 4 (configs/fonts_ae.py has
-the course's 150 epochs of SGD). Used by `python -m ae_jax.fonts_study generate`.
+the course's 150 epochs of SGD). Used by `python -m projects.fonts.study generate`.
 
     python train.py --config=configs/fonts_ae_long.py --workdir=runs/fonts_ae_long
 """

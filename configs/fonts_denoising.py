@@ -3,7 +3,7 @@ noise p = 0.1 (each pixel flipped with probability 0.1; the target stays the cle
 
 The noise is drawn afresh inside every training step, so every epoch shows each character
 with a new noisy copy (the course trained on a fixed set of 4 noisy copies per character).
-Evaluation (`python -m ae_jax.fonts_study denoise`) reports the error on 4 fixed noisy
+Evaluation (`python -m projects.fonts.study denoise`) reports the error on 4 fixed noisy
 copies of every character, as the course did, and at other noise levels.
 
     python train.py --config=configs/fonts_denoising.py --workdir=runs/fonts_denoising

@@ -19,7 +19,7 @@ def get_config():
     config = default.get_config()
     config.family = "gan"
     config.data.name = "fashion_mnist"
-    config.model = ml_collections.ConfigDict(dict(
+    config.model.update(dict(
         name="mlp_gan",
         latent_dim=100,
         generator_hidden_sizes=(256, 512),
@@ -31,11 +31,7 @@ def get_config():
     config.optimizer.learning_rate = 2e-4
     config.optimizer.beta1 = 0.5
     config.discriminator_optimizer = ml_collections.ConfigDict(config.optimizer.to_dict())
-    config.gan = ml_collections.ConfigDict(dict(
-        num_sample_images=64,   # the fixed-z grid in plots/
-        num_eval_samples=1000,  # fixed z for the test-split D(G(z))
-        sample_every_epochs=1,  # 0: only at the end
-    ))
+    config.plot_every_epochs = 1  # a grid of samples from fixed z after every epoch
     config.batch_size = 64
     config.num_epochs = 30
     return config

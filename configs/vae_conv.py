@@ -3,7 +3,8 @@
 Encoder Conv32 - pool - Conv64 - pool (28 -> 7x7x64) -> mean 16, log-variance 16; decoder
 Dense(16 -> 7x7x64) - Conv64 - up - Conv32 - up - Conv1 logits (Bernoulli); 228,193
 parameters. Negative ELBO (BCE summed over pixels + closed-form KL) in nats per image, Adam
-1e-3, batch 128. On CPU the conv steps run as jitted chunks, not one scan (ae_jax/training.py).
+1e-3, batch 128. On CPU the conv steps run as jitted chunks, not one scan: the conv layers
+declare `uses_convolutions`, and `loop="auto"` reads it (ae_jax/loops.py).
 
     python train.py --config=configs/vae_conv.py --workdir=runs/vae_conv
     python evaluate.py --workdir=runs/vae_conv --task=nll --option=num_examples=100
@@ -31,6 +32,5 @@ def get_config():
     config.loss.terms = dict(kl=1.0)
     config.batch_size = 128
     config.num_epochs = 20
-    config.loop = "steps"
     config.steps_per_call = 4
     return config

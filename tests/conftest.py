@@ -1,14 +1,20 @@
-"""Shared fixtures: small configs on real (bundled) or generated data."""
+"""Shared fixtures: small configs on real (bundled) or generated data, and the family-level
+set-up of tests that drive the compiled steps without the trainer."""
 
 import os
 import sys
 
+import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # so `configs` imports as in train.py
 
+from ae_jax.data import load_dataset  # noqa: E402
+from ae_jax.families import build_family  # noqa: E402
+from ae_jax.objectives import model_term_inputs  # noqa: E402
 from ae_jax.sweeps import set_field  # noqa: E402
 from configs import default  # noqa: E402
 
@@ -26,6 +32,69 @@ def digits_config(**overrides):
     for key, value in overrides.items():
         set_field(config, key, value)
     return config
+
+
+def loss_config(**fields):
+    """configs/default.py's `loss` (BCE, mean over pixels, no terms) with `fields` set, e.g.
+    `loss_config(reduction="sum", terms=dict(kl=1.0))`."""
+    loss = default.get_config().loss
+    for key, value in fields.items():
+        loss[key] = ml_collections.ConfigDict(value) if isinstance(value, dict) else value
+    return loss
+
+
+def family_setup(config, steps_per_epoch=None):
+    """(dataset, family, state, flat): the config's data, its model family (ae_jax/families)
+    built as the trainer builds it, the fresh state of `config.seed`, and the training split
+    flattened to (N, D) uint8 on the device (what the EpochRunner trains on)."""
+    ds = load_dataset(config.data)
+    steps = len(ds.train) // config.batch_size if steps_per_epoch is None else steps_per_epoch
+    family = build_family(config, ds.example_shape, steps)
+    flat = jnp.asarray(ds.train.reshape(len(ds.train), -1))  # (N, H, W, C) -> (N, D)
+    return ds, family, family.init(config.seed), flat
+
+
+def term_inputs(model, params, x, rngs=None, inputs=None, **fields):
+    """The `TermInputs` of a bare module applied to `inputs` (default: x itself) with
+    `params`, as the autoencoder family hands them to the loss terms."""
+    return model_term_inputs(model.apply, {"params": params}, x, inputs, rngs, **fields)[0]
+
+
+def assert_kill_9_then_rerun_is_bitwise(command, tmp_path, epochs: int, kill_after: int):
+    """Train `command(workdir, epochs)` uninterrupted, and again with a SIGKILL once
+    checkpoint `kill_after` exists, then rerun: the final checkpoints' arrays are equal."""
+    import signal
+    import subprocess
+    import time
+
+    import jax
+    import orbax.checkpoint as ocp
+
+    subprocess.run(command(tmp_path / "full", epochs), cwd=ROOT, check=True,
+                   capture_output=True)
+    proc = subprocess.Popen(command(tmp_path / "killed", epochs), cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ckpt = tmp_path / "killed" / "checkpoints"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (ckpt.exists() and any(
+            p.isdigit() and int(p) >= kill_after for p in os.listdir(ckpt))):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = [int(p) for p in os.listdir(ckpt) if p.isdigit()]
+    assert 0 < max(done) < epochs, "the run must be killed mid-way"
+    subprocess.run(command(tmp_path / "killed", epochs), cwd=ROOT, check=True,
+                   capture_output=True)
+    restored = []
+    for run in ("full", "killed"):
+        with ocp.CheckpointManager(str(tmp_path / run / "checkpoints")) as mngr:
+            assert mngr.latest_step() == epochs
+            restored.append(mngr.restore(epochs, args=ocp.args.Composite(
+                state=ocp.args.StandardRestore()))["state"])
+    a, b = (jax.tree_util.tree_leaves(r) for r in restored)
+    assert len(a) == len(b) > 0
+    for x, y in zip(a, b, strict=True):
+        assert np.array_equal(np.asarray(x), np.asarray(y))
 
 
 @pytest.fixture

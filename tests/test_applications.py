@@ -1,6 +1,7 @@
 """Applications end to end on tiny data: one-class runs (vmapped, each on its own subset),
 the anomaly / retrieval / representation / compression tasks, the CSV source, refusals."""
 
+import copy
 import dataclasses
 import os
 import sys
@@ -10,16 +11,18 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import ae_jax
 from ae_jax.data import load_dataset
 from ae_jax.data.csv_source import load_csv
+from ae_jax.engine import train_and_evaluate
+from ae_jax.engine.workdir import one_class_indices
 from ae_jax.evaluation import get_task
-from ae_jax.evaluation.run import load_run
-from ae_jax.experiment import one_class_indices, train_and_evaluate
-from ae_jax.models import build_model
-from ae_jax.objectives import make_objective
-from ae_jax.optimizers import make_optimizer
-from ae_jax.runs import create_run_states, run_slice
-from ae_jax.training import EpochRunner, make_train_step
+from ae_jax.families import build_family
+from ae_jax.families.base import SAMPLE
+from ae_jax.loops import EpochRunner
+from ae_jax.models.abilities import DECODE
+from ae_jax.runs import create_run_states
+from ae_jax.state import run_slice
 from tests.conftest import ROOT, digits_config
 
 ONE_CLASS = (0, 1, 7)
@@ -38,16 +41,14 @@ def test_one_class_indices_take_equal_subsets_of_each_class():
 
 
 def test_vmapped_runs_on_own_subsets_equal_single_runs_on_filtered_data():
-    config = digits_config()
+    config = digits_config(num_epochs=2)
     ds = load_dataset(config.data)
     table = one_class_indices(ds.train_labels, ONE_CLASS)  # (3, N_r)
     n_r = table.shape[1]
-    model = build_model(config.model, ds.example_shape)
-    objective = make_objective(config.loss, model.output_activation)
-    tx = make_optimizer(config.optimizer, n_r // 32, 2)
-    step = make_train_step(objective, ds.example_shape)
+    family = build_family(config, ds.example_shape, n_r // 32)
+    step = family.train_step
     flat = jnp.asarray(ds.train.reshape(len(ds.train), -1))
-    init = create_run_states(model, tx, ds.example_shape, [0, 1, 2], {})
+    init = create_run_states(family, [0, 1, 2])
     runner = EpochRunner(step, n_r, 32, "scan", runs=True, run_indices=table)
     stacked = jax.tree_util.tree_map(jnp.copy, init)
     for epoch in (1, 2):
@@ -58,8 +59,8 @@ def test_vmapped_runs_on_own_subsets_equal_single_runs_on_filtered_data():
         state = run_slice(init, r)  # the same run trained alone on its class's rows only
         for epoch in (1, 2):
             state, _ = single(state, flat[table[r]], epoch)
-        for a, b in zip(_leaves(run_slice(stacked, r).params), _leaves(state.params),
-                        strict=True):
+        for a, b in zip(_leaves(run_slice(stacked, r).nets["model"].params),
+                        _leaves(state.nets["model"].params), strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
@@ -92,7 +93,7 @@ def one_class_workdir(tmp_path_factory):
 def _evaluate(workdir, task, **options):
     out_dir = os.path.join(workdir, "eval")
     os.makedirs(out_dir, exist_ok=True)
-    return get_task(task)(load_run(workdir), out_dir, options)
+    return get_task(task)(ae_jax.load(workdir), out_dir, options)
 
 
 def test_anomaly_task_reports_one_auroc_per_class(one_class_workdir):
@@ -129,14 +130,14 @@ def test_tasks_refuse_untrained_workdirs_and_models_without_encoder(tmp_path,
                                                                     one_class_workdir):
     train_and_evaluate(digits_config(num_epochs=0), str(tmp_path))
     with pytest.raises(FileNotFoundError, match="no trained checkpoint"):
-        load_run(str(tmp_path))
+        ae_jax.load(str(tmp_path))
 
-    class NoEncoder:  # e.g. a GAN generator: decode only
-        output_activation = "sigmoid"
-
-    run = dataclasses.replace(load_run(one_class_workdir), model=NoEncoder())
+    run = ae_jax.load(one_class_workdir)
+    no_encoder = copy.copy(run.family)  # e.g. a GAN generator's: decode and sample only
+    no_encoder.abilities = lambda: frozenset({DECODE, SAMPLE})
+    run = dataclasses.replace(run, family=no_encoder, _compiled={})
     for task in ("retrieval", "representation", "compression"):
-        with pytest.raises(ValueError, match=f"task '{task}' needs a model with an encoder"):
+        with pytest.raises(ValueError, match=f"task '{task}' needs a model that can 'encode'"):
             get_task(task)(run, str(tmp_path), {})
 
 

@@ -5,14 +5,12 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-import optax
 import pytest
 
 from ae_jax import corruption
-from ae_jax.models.mlp import MLPAutoencoder
-from ae_jax.objectives import make_objective
-from ae_jax.train_state import create_train_state
-from ae_jax.training import make_eval_fn, make_train_step
+from ae_jax.families import build_family
+from ae_jax.loops import make_evaluator
+from tests.conftest import digits_config
 
 KEY = jax.random.PRNGKey(0)
 SHAPE = (64, 16, 16, 1)  # 16,384 pixels: fractions are within about 0.01 of p
@@ -83,21 +81,24 @@ def test_make_corruption_reads_the_config():
     cfg.name, cfg.stddev = "gaussian", 0.0
     np.testing.assert_array_equal(corruption.make_corruption(cfg)(KEY, _ramp()), _ramp())
     cfg.name = "speckle"
-    with pytest.raises(ValueError, match="unknown corruption 'speckle'; known: none, bit_flip"):
+    with pytest.raises(ValueError, match=r"unknown corruption 'speckle' \(corruption.name\); "
+                                         "known: bit_flip, block, gaussian, masking, none"):
         corruption.make_corruption(cfg)
 
 
 def test_step_feeds_the_noisy_input_and_scores_the_clean_target():
     # masking with p = 1 makes every input 0: the loss must be BCE(clean x, model(0)).
-    model = MLPAutoencoder(output_shape=(4, 4, 1), latent_dim=3)
-    obj = make_objective(ml_collections.ConfigDict(dict(reconstruction="bce")), "sigmoid")
-    state = create_train_state(model, optax.sgd(0.1), (4, 4, 1), 0, {})
+    config = digits_config(**{"model.latent_dim": 3, "model.hidden_sizes": (),
+                              "corruption.name": "masking", "corruption.probability": 1.0,
+                              "optimizer.name": "sgd", "optimizer.learning_rate": 0.1})
+    family = build_family(config, (4, 4, 1), 1)
+    state = family.init(0)
     data = jnp.asarray(np.arange(8 * 16).reshape(8, 16) % 256, jnp.uint8)  # (N, D) uint8
-    mask_all = lambda key, x: corruption.masking(key, x, probability=1.0)  # noqa: E731
-    logits, _ = model.apply({"params": state.params}, jnp.zeros((8, 4, 4, 1)))
+    logits, _ = family.model.apply({"params": state.nets["model"].params},
+                                   jnp.zeros((8, 4, 4, 1)))
     x = (data.astype(jnp.float32) / 255.0).reshape(8, 4, 4, 1)
-    expected = obj.reconstruction_loss(x, logits)
-    metrics = jax.jit(make_eval_fn(obj, (4, 4, 1), 8, mask_all))(state, data)
+    expected = family.objective.reconstruction_loss(x, logits)
+    metrics = family.finalize(make_evaluator(family.eval_step, 8)(state, data))
     np.testing.assert_allclose(metrics["loss"], jnp.mean(expected), rtol=1e-6)
-    _, step_metrics = jax.jit(make_train_step(obj, (4, 4, 1), mask_all))(state, data)
+    _, step_metrics = jax.jit(family.train_step)(state, data)
     np.testing.assert_allclose(step_metrics["bce"], jnp.mean(expected), rtol=1e-6)

@@ -2,21 +2,20 @@ import gzip
 import os
 import struct
 
-import ml_collections
 import numpy as np
 import pytest
 from PIL import Image
 
 from ae_jax.data import DataUnavailableError, load_dataset, to_float
 from ae_jax.data.idx import read_idx
+from configs import default
 
 
 def _data_cfg(**kw):
-    base = dict(name="digits", data_dir="", tfds_data_dir="", path="", image_size=16,
-                grayscale=True, fonts=(0, 1, 2), test_fraction=0.2, split_seed=0,
-                train_limit=0, test_limit=0)
-    base.update(kw)
-    return ml_collections.ConfigDict(base)
+    cfg = default.get_config().data
+    cfg.update(dict(name="digits", image_size=16))
+    cfg.update(kw)
+    return cfg
 
 
 def _write_idx(path, array):

@@ -2,23 +2,22 @@
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import jax
 import numpy as np
-import orbax.checkpoint as ocp
 import pytest
 
 from ae_jax.checkpoints import CheckpointError
-from ae_jax.experiment import NonFiniteLossError, train_and_evaluate
-from tests.conftest import ROOT, digits_config
+from ae_jax.engine import NonFiniteLossError, train_and_evaluate
+from tests.conftest import ROOT, assert_kill_9_then_rerun_is_bitwise, digits_config
 
 
 def _leaves(state):
-    return [np.asarray(x) for x in jax.tree_util.tree_leaves((state.params, state.opt_state))]
+    """Every network's parameters and optimizer state."""
+    nets = {name: (net.params, net.opt_state) for name, net in state.nets.items()}
+    return [np.asarray(x) for x in jax.tree_util.tree_leaves(nets)]
 
 
 def _assert_bitwise_equal(a, b):
@@ -63,32 +62,7 @@ def _train_cmd(workdir, epochs):
 
 
 def test_kill_9_then_rerun_is_bitwise_identical(tmp_path):
-    epochs = 40
-    subprocess.run(_train_cmd(tmp_path / "full", epochs), cwd=ROOT, check=True,
-                   capture_output=True)
-    proc = subprocess.Popen(_train_cmd(tmp_path / "killed", epochs), cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ckpt = tmp_path / "killed" / "checkpoints"
-    deadline = time.time() + 120
-    while time.time() < deadline and not (ckpt.exists() and any(
-            p.isdigit() and int(p) >= 5 for p in os.listdir(ckpt))):
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    done = [int(p) for p in os.listdir(ckpt) if p.isdigit()]
-    assert 0 < max(done) < epochs, "the run must be killed mid-way"
-    subprocess.run(_train_cmd(tmp_path / "killed", epochs), cwd=ROOT, check=True,
-                   capture_output=True)
-    restored = []
-    for run in ("full", "killed"):
-        with ocp.CheckpointManager(str(tmp_path / run / "checkpoints")) as mngr:
-            assert mngr.latest_step() == epochs
-            restored.append(mngr.restore(epochs, args=ocp.args.Composite(
-                state=ocp.args.StandardRestore()))["state"])
-    flat = [jax.tree_util.tree_leaves(r) for r in restored]
-    assert len(flat[0]) == len(flat[1]) > 0
-    for a, b in zip(*flat, strict=True):
-        assert np.array_equal(np.asarray(a), np.asarray(b))
+    assert_kill_9_then_rerun_is_bitwise(_train_cmd, tmp_path, epochs=40, kill_after=5)
 
 
 def test_other_model_in_workdir_is_refused(tmp_path):
@@ -151,8 +125,8 @@ def test_vmapped_runs_equal_separate_runs(tmp_path):
     """num_runs=3 trains seeds 0, 1, 2 in one program; run r equals a lone run of seed r."""
     many = train_and_evaluate(digits_config(num_epochs=2, num_runs=3), str(tmp_path / "many"))
     lone = train_and_evaluate(digits_config(num_epochs=2, seed=2), str(tmp_path / "lone"))
-    for a, b in zip(jax.tree_util.tree_leaves(many.params),
-                    jax.tree_util.tree_leaves(lone.params), strict=True):
+    for a, b in zip(jax.tree_util.tree_leaves(many.nets["model"].params),
+                    jax.tree_util.tree_leaves(lone.nets["model"].params), strict=True):
         np.testing.assert_allclose(a[2], b, rtol=1e-4, atol=1e-6)
     rows = [json.loads(line) for line in open(tmp_path / "many" / "metrics.jsonl")]
     assert len(rows[-1]["loss_per_run"]) == 3

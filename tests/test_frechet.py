@@ -4,13 +4,13 @@ classifier (training, caching, scoring a sampler and a GAN workdir)."""
 import json
 
 import jax
-import ml_collections
 import numpy as np
 import pytest
 import scipy.linalg
 
 from ae_jax.data import load_dataset
 from ae_jax.evaluation import frechet
+from configs import default
 
 
 def _random_psd(rng, n):
@@ -46,7 +46,7 @@ def test_feature_statistics():
 
 @pytest.fixture(scope="module")
 def digits():
-    return load_dataset(ml_collections.ConfigDict(dict(name="digits")))
+    return load_dataset(default.get_config().data)  # digits
 
 
 def test_classifier_trains_caches_and_scores(tmp_path, digits):
@@ -75,12 +75,12 @@ def test_classifier_trains_caches_and_scores(tmp_path, digits):
 
 
 def test_score_a_gan_workdir(tmp_path, mnist_like_npz):
-    from ae_jax.gan.experiment import train_gan
+    from ae_jax.engine import train_and_evaluate
     from configs import gan_mlp
     from tests.test_gan import _tiny
 
     work = str(tmp_path / "gan")
-    train_gan(_tiny(gan_mlp, mnist_like_npz, num_epochs=1), work)
+    train_and_evaluate(_tiny(gan_mlp, mnist_like_npz, num_epochs=1), work)
     result = frechet.score_workdirs([work], str(tmp_path / "clf"), num_samples=32, epochs=1)
     assert "not the standard Inception FID" in result["note"]
     assert result["runs"][work]["model"] == "mlp_gan"

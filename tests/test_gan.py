@@ -1,5 +1,6 @@
-"""GANs and the adversarial autoencoder: the seed's costs by hand, one step moves both
-networks, the workdir contract and exact resume."""
+"""GANs and the adversarial autoencoder (families "gan" and "aae", ae_jax/families/
+adversarial.py): the seed's costs by hand, one step moves both networks, the workdir
+contract and exact resume through the one trainer."""
 
 import json
 import math
@@ -13,11 +14,10 @@ import ml_collections
 import numpy as np
 import pytest
 
-from ae_jax.gan.experiment import train_gan
-from ae_jax.gan.losses import discriminator_loss, generator_loss, probability
-from ae_jax.gan.run import load_gan
-from ae_jax.gan.state import initial_gan_state
-from ae_jax.gan.step import make_adversarial
+import ae_jax
+from ae_jax.engine import train_and_evaluate
+from ae_jax.families import build_family
+from ae_jax.objectives.adversarial import discriminator_loss, generator_loss, probability
 from configs import aae, dcgan, gan_mlp
 from tests.conftest import ROOT
 
@@ -56,8 +56,7 @@ def _tiny(module, data_path, **overrides):
     config.num_epochs = 2
     config.progress_bar = False
     config.tensorboard = False
-    config.gan.num_eval_samples = 32
-    config.gan.num_sample_images = 16
+    config.num_sample_images = 16
     config.eval_batch_size = 16
     config.loop = "scan"  # one compiled step body: the quickest compile for tiny tests
     small = dict(latent_dim=8, generator_hidden_sizes=(16,), discriminator_hidden_sizes=(16,),
@@ -76,16 +75,18 @@ def _leaves(tree):
 
 def test_one_step_updates_both_networks_and_their_batch_stats():
     config = _tiny(dcgan, "")
-    shape = (28, 28, 1)
-    state = initial_gan_state(config, shape, 4)[0]
+    family = build_family(config, (28, 28, 1), 4)
+    state = family.init(config.seed)
     before = jax.tree_util.tree_map(np.asarray, state)
     batch = jnp.asarray(np.random.default_rng(0).integers(0, 256, (16, 784)), jnp.uint8)
-    after, metrics = jax.jit(make_adversarial(config, shape).train_step)(state, batch)
+    after, metrics = jax.jit(family.train_step)(state, batch)
     assert int(after.step) == 1
+    parts = {"params": lambda n: n.params, "batch_stats": lambda n: n.collections["batch_stats"],
+             "opt_state": lambda n: n.opt_state}
     for net in ("generator", "discriminator"):
-        for part in ("params", "batch_stats", "opt_state"):
-            old = _leaves(getattr(getattr(before, net), part))
-            new = _leaves(getattr(getattr(after, net), part))
+        for part, get in parts.items():
+            old = _leaves(get(before.nets[net]))
+            new = _leaves(get(after.nets[net]))
             assert old and len(old) == len(new)
             changed = [not np.array_equal(a, b) for a, b in zip(old, new, strict=True)]
             if part == "params":
@@ -97,12 +98,12 @@ def test_one_step_updates_both_networks_and_their_batch_stats():
 
 
 def test_dcgan_workdir_contract_and_bitwise_resume(tmp_path, mnist_like_npz):
-    def cfg(epochs):
-        return _tiny(dcgan, mnist_like_npz, num_epochs=epochs)
+    def cfg(epochs):  # sample grids after every epoch
+        return _tiny(dcgan, mnist_like_npz, num_epochs=epochs, plot_every_epochs=1)
 
-    full = train_gan(cfg(3), str(tmp_path / "full"))
-    train_gan(cfg(2), str(tmp_path / "split"))
-    resumed = train_gan(cfg(3), str(tmp_path / "split"))
+    full = train_and_evaluate(cfg(3), str(tmp_path / "full"))
+    train_and_evaluate(cfg(2), str(tmp_path / "split"))
+    resumed = train_and_evaluate(cfg(3), str(tmp_path / "split"))
     a, b = _leaves(full), _leaves(resumed)
     assert len(a) == len(b) > 0
     for x, y in zip(a, b, strict=True):
@@ -121,7 +122,7 @@ def test_dcgan_workdir_contract_and_bitwise_resume(tmp_path, mnist_like_npz):
     summary = open(work / "summary.txt").read()
     assert "DCGANGenerator" in summary and "DCGANDiscriminator" in summary
 
-    run = load_gan(str(work))
+    run = ae_jax.load(str(work))
     images = run.sample(5, jax.random.PRNGKey(0))
     assert run.epoch == 3 and images.shape == (5, 28, 28, 1)
     assert images.min() >= 0 and images.max() <= 1
@@ -129,7 +130,7 @@ def test_dcgan_workdir_contract_and_bitwise_resume(tmp_path, mnist_like_npz):
 
 @pytest.mark.parametrize("module", [gan_mlp, aae], ids=["gan_mlp", "aae"])
 def test_dense_gan_and_aae_train(tmp_path, mnist_like_npz, module):
-    state = train_gan(_tiny(module, mnist_like_npz, num_epochs=1), str(tmp_path))
+    state = train_and_evaluate(_tiny(module, mnist_like_npz, num_epochs=1), str(tmp_path))
     rows = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
     expected = {"d_loss", "g_loss", "d_real", "d_fake"} | ({"loss"} if module is aae else set())
     for row in rows:
@@ -154,4 +155,4 @@ def test_unknown_gan_model_is_a_clear_error():
     config = _tiny(gan_mlp, "")
     config.model = ml_collections.ConfigDict(dict(name="wgan", latent_dim=2))
     with pytest.raises(ValueError, match="unknown GAN model 'wgan'"):
-        initial_gan_state(config, (28, 28, 1), 1)
+        build_family(config, (28, 28, 1), 1)

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+import ae_jax
 from ae_jax import viz_latent
 from ae_jax.evaluation import get_task
 from ae_jax.evaluation.latent import (
@@ -15,7 +16,6 @@ from ae_jax.evaluation.latent import (
     latent_grid,
     project_2d,
 )
-from ae_jax.evaluation.run import load_run
 from tests.test_vae import trained_vae_2d
 
 
@@ -56,7 +56,7 @@ def test_attribute_vector_and_projection():
 
 @pytest.fixture(scope="module")
 def run_2d():
-    return load_run(trained_vae_2d())
+    return ae_jax.load(trained_vae_2d())
 
 
 @pytest.mark.parametrize("task, options, files", [

@@ -1,13 +1,20 @@
 import jax
 import jax.numpy as jnp
-import ml_collections
 import pytest
 
-from ae_jax.models import build_model
+from ae_jax.models import MODELS, build_model
+from ae_jax.models.abilities import KNOWN, abilities_of, uses_convolutions
 from ae_jax.models.summary import count_params, summarize
-from configs import conv_ae, deep_ae, dense_ae, dense_ae_mse
+from configs import conv_ae, deep_ae, default, dense_ae, dense_ae_mse
 
 MNIST = (28, 28, 1)
+
+
+def _model_cfg(**kw):
+    """configs/default.py's model section with `kw` set."""
+    cfg = default.get_config().model
+    cfg.update(kw)
+    return cfg
 
 
 def _params(model, shape=MNIST):
@@ -48,9 +55,8 @@ def test_conv_shapes_follow_the_seed():
 
 
 def test_denoising_conv_model_count():
-    cfg = ml_collections.ConfigDict(dict(
-        name="conv", encoder_layers=("conv32", "pool", "conv32", "pool"),
-        decoder_layers=("conv32", "up", "conv32", "up")))
+    cfg = _model_cfg(name="conv", latent_dim=0, encoder_layers=("conv32", "pool", "conv32", "pool"),
+                     decoder_layers=("conv32", "up", "conv32", "up"))
     assert count_params(_params(build_model(cfg, MNIST))) == 28_353
 
 
@@ -73,28 +79,28 @@ def test_summary_text_has_totals():
 
 
 def test_linear_and_font_architectures():
-    cfg = ml_collections.ConfigDict(dict(name="mlp", latent_dim=2, hidden_sizes=(25, 17),
-                                         activation="tanh", latent_activation="linear"))
+    cfg = _model_cfg(name="mlp", latent_dim=2, hidden_sizes=(25, 17), activation="tanh",
+                     latent_activation="linear")
     params = _params(build_model(cfg, (7, 5, 1)), (7, 5, 1))
     # 35*25+25 + 25*17+17 + 17*2+2, mirrored: 2*17+17 + 17*25+25 + 25*35+35
     assert count_params(params) == (900 + 442 + 36) + (51 + 450 + 910)
 
 
 def test_unknown_names_are_clear_errors():
-    with pytest.raises(ValueError, match="unknown model 'mpl'.*known models"):
-        build_model(ml_collections.ConfigDict(dict(name="mpl", latent_dim=2)), MNIST)
-    cfg = ml_collections.ConfigDict(dict(name="mlp", latent_dim=2, activation="rellu"))
+    with pytest.raises(ValueError, match=r"unknown model 'mpl' \(model.name\); known: conv, mlp"):
+        build_model(_model_cfg(name="mpl", latent_dim=2), MNIST)
+    cfg = _model_cfg(name="mlp", latent_dim=2, activation="rellu")
     with pytest.raises(ValueError, match="unknown activation 'rellu'"):
         _params(build_model(cfg, MNIST))
-    cfg = ml_collections.ConfigDict(dict(name="conv", encoder_layers=("conv8", "pol"),
-                                         decoder_layers=("up",)))
+    cfg = _model_cfg(name="conv", latent_dim=0, encoder_layers=("conv8", "pol"),
+                     decoder_layers=("up",))
     with pytest.raises(ValueError, match="unknown conv layer 'pol'"):
         _params(build_model(cfg, MNIST))
 
 
 def test_conv_decoder_shape_mismatch_is_reported():
-    cfg = ml_collections.ConfigDict(dict(name="conv", encoder_layers=("conv8", "pool"),
-                                         decoder_layers=("conv8",)))
+    cfg = _model_cfg(name="conv", latent_dim=0, encoder_layers=("conv8", "pool"),
+                     decoder_layers=("conv8",))
     with pytest.raises(ValueError, match="not the input shape"):
         _params(build_model(cfg, MNIST))
 
@@ -115,3 +121,42 @@ def test_kernel_init_by_name():
     config.model.kernel_init = "glorot"
     with pytest.raises(ValueError, match="unknown kernel_init 'glorot'"):
         _params(build_model(config.model, MNIST))
+
+
+def _registered_model(name):
+    layers = dict(encoder_layers=("conv8", "pool"), decoder_layers=("conv8", "up"))
+    kw = layers if name in ("conv", "vae_conv") else {}
+    return build_model(_model_cfg(name=name, latent_dim=4, **kw), MNIST)
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_every_registered_model_declares_known_abilities(name):
+    model = _registered_model(name)
+    have = abilities_of(model)
+    assert have and have <= set(KNOWN), (name, have)
+    convolves = uses_convolutions(model)
+    assert convolves == (name in ("conv", "vae_conv")), (name, convolves)
+
+
+def test_vae_declares_and_samples_its_prior():
+    model = _registered_model("vae_mlp")
+    assert {"posterior", "prior"} <= abilities_of(model)
+    variables = model.init(jax.random.PRNGKey(0), jnp.zeros((1, *MNIST)))
+    key = jax.random.PRNGKey(1)
+    z = model.apply(variables, key, 5, method="sample_prior")
+    assert z.shape == (5, 4) and z.dtype == jnp.float32
+    # N(0, I) drawn from the given key alone: what Frechet and `generate` sampled before
+    assert jnp.array_equal(z, jax.random.normal(key, (5, 4), jnp.float32))
+
+
+def test_builders_read_every_field_from_the_config():
+    cfg = _model_cfg(name="mlp", hidden_sizes=[16, 8], compute_dtype="bfloat16")  # JSON lists
+    model = build_model(cfg, MNIST)
+    assert model.hidden_sizes == (16, 8) and model.compute_dtype == "bfloat16"
+    assert model.kernel_init == cfg.kernel_init
+    partial = default.get_config().model
+    del partial["kernel_init"]
+    with pytest.raises(ValueError, match="model.kernel_init is not in the config"):
+        build_model(partial, MNIST)
+    with pytest.raises(ValueError, match="unknown compute_dtype 'float8'"):
+        _params(build_model(_model_cfg(compute_dtype="float8"), MNIST))

@@ -1,16 +1,18 @@
+"""The objective: reconstruction losses, weighted terms, clear errors."""
+
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import pytest
 
-from ae_jax.objectives import bce_with_logits, make_objective
+from ae_jax.objectives import TermInputs, bce_with_logits, make_objective
+from tests.conftest import loss_config
 
 
-def _loss_cfg(**kw):
-    base = dict(reconstruction="bce", reduction="mean", terms=ml_collections.ConfigDict())
-    base.update(kw)
-    return ml_collections.ConfigDict(base)
+def _t(x, logits, params=None):
+    """The TermInputs of a batch x with the model's output logits (no aux)."""
+    return TermInputs(x=x, inputs=x, logits=logits, aux={}, params=params)
 
 
 def test_bce_matches_the_definition_and_is_stable():
@@ -25,34 +27,34 @@ def test_bce_matches_the_definition_and_is_stable():
 def test_reconstruction_reductions_per_example():
     x = jnp.array([[[[0.0], [1.0]]], [[[1.0], [1.0]]]])  # (2, 1, 2, 1)
     logits = jnp.zeros_like(x)
-    mean = make_objective(_loss_cfg(), "sigmoid")
-    total, parts = mean(x, logits, {}, {}, {})
+    mean = make_objective(loss_config(), "sigmoid")
+    total, parts = mean(_t(x, logits), {})
     np.testing.assert_allclose(total, [np.log(2)] * 2, rtol=1e-6)
-    summed = make_objective(_loss_cfg(reduction="sum"), "sigmoid")
-    np.testing.assert_allclose(summed(x, logits, {}, {}, {})[0], [2 * np.log(2)] * 2, rtol=1e-6)
-    mse = make_objective(_loss_cfg(reconstruction="mse"), "relu")
+    summed = make_objective(loss_config(reduction="sum"), "sigmoid")
+    np.testing.assert_allclose(summed(_t(x, logits), {})[0], [2 * np.log(2)] * 2, rtol=1e-6)
+    mse = make_objective(loss_config(reconstruction="mse"), "relu")
     logits = jnp.array([[[[-1.0], [3.0]]], [[[1.0], [0.0]]]])
     # relu(x_hat) = [0, 3] vs [0, 1] -> (0 + 4) / 2 ; [1, 0] vs [1, 1] -> (0 + 1) / 2
-    np.testing.assert_allclose(mse(x, logits, {}, {}, {})[0], [2.0, 0.5])
+    np.testing.assert_allclose(mse(_t(x, logits), {})[0], [2.0, 0.5])
 
 
 def test_weighted_term_adds_to_the_total():
     terms = ml_collections.ConfigDict(dict(l2_weights=0.5))
-    obj = make_objective(_loss_cfg(terms=terms), "sigmoid")
+    obj = make_objective(loss_config(terms=terms), "sigmoid")
     params = {"dense": {"kernel": jnp.array([[1.0, 2.0]]), "bias": jnp.array([10.0])}}
     x = jnp.zeros((3, 1, 1, 1))
-    total, parts = obj(x, jnp.zeros_like(x), {}, params, {"l2_weights": jnp.float32(0.5)})
+    total, parts = obj(_t(x, jnp.zeros_like(x), params), {"l2_weights": jnp.float32(0.5)})
     np.testing.assert_allclose(parts["l2_weights"], [5.0] * 3)  # biases excluded
     np.testing.assert_allclose(total, np.log(2) + 0.5 * 5.0, rtol=1e-6)
 
 
 def test_bad_objectives_are_clear_errors():
     with pytest.raises(ValueError, match="unknown reconstruction loss 'bse'"):
-        make_objective(_loss_cfg(reconstruction="bse"), "sigmoid")
+        make_objective(loss_config(reconstruction="bse"), "sigmoid")
     with pytest.raises(ValueError, match="needs a model with output_activation='sigmoid'"):
-        make_objective(_loss_cfg(), "relu")
+        make_objective(loss_config(), "relu")
     with pytest.raises(ValueError, match="unknown loss term"):
-        make_objective(_loss_cfg(terms=ml_collections.ConfigDict(dict(l1=1.0))), "sigmoid")
+        make_objective(loss_config(terms=ml_collections.ConfigDict(dict(l1=1.0))), "sigmoid")
 
 
 def test_bce_gradient_is_sigmoid_minus_target():

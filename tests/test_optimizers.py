@@ -1,16 +1,17 @@
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 import pytest
 
 from ae_jax.optimizers import make_optimizer
+from configs import default
 
 
 def _cfg(**kw):
-    base = dict(name="sgd", learning_rate=0.1, momentum=0.0, nesterov=False,
-                schedule="constant", decay=0.0)
-    base.update(kw)
-    return ml_collections.ConfigDict(base)
+    cfg = default.get_config().optimizer
+    cfg.update(dict(name="sgd", learning_rate=0.1, momentum=0.0, nesterov=False,
+                    schedule="constant", decay=0.0))
+    cfg.update(kw)
+    return cfg
 
 
 def _updates(cfg, steps):

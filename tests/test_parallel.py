@@ -15,20 +15,23 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ae_jax.evaluation.run import load_run
-from ae_jax.experiment import choose_placement, train_and_evaluate
-from ae_jax.objectives import make_objective
-from ae_jax.optimizers import make_optimizer
-from ae_jax.train_state import create_train_state
-from ae_jax.training import EpochRunner, make_eval_fn, make_train_step
-from tests.conftest import ROOT, digits_config
+import ae_jax
+from ae_jax.engine import train_and_evaluate
+from ae_jax.engine.workdir import choose_placement
+from ae_jax.loops import EpochRunner, make_evaluator
+from tests.conftest import ROOT, digits_config, family_setup
+
+
+def _net_params(state) -> list:
+    """The parameters of every network of a state, in the order of its nets."""
+    return jax.tree_util.tree_leaves({name: net.params for name, net in state.nets.items()})
 
 
 def _params(workdir, num_runs: int = 1) -> list[np.ndarray]:
     """The newest checkpoint's parameters, restored by this (single, one-device) process
     whatever the mesh that wrote it."""
     return [np.asarray(x) for r in range(num_runs)
-            for x in jax.tree_util.tree_leaves(load_run(str(workdir), r).state.params)]
+            for x in _net_params(ae_jax.load(str(workdir), r).state)]
 
 
 def _assert_close(a, b, rtol=2e-5, atol=2e-6):
@@ -60,13 +63,13 @@ def test_four_devices_equal_one(tmp_path, overrides):
     _run(f"""
         import jax
         assert jax.device_count() == 4
-        from ae_jax.experiment import train_and_evaluate
+        from ae_jax.engine import train_and_evaluate
         from tests.conftest import digits_config
         for n in (1, 4):
             config = digits_config(num_epochs=2, num_devices=n, num_plot_images=0,
                                    **{overrides!r})
             state = train_and_evaluate(config, {str(tmp_path)!r} + f"/d{{n}}")
-            leaf = jax.tree_util.tree_leaves(state.params)[0]
+            leaf = jax.tree_util.tree_leaves(state.nets["model"].params)[0]
             assert len(leaf.sharding.device_set) == n  # replicated over the mesh
     """, FOUR_DEVICES)
     runs = overrides.get("num_runs", 1)
@@ -115,35 +118,25 @@ def test_two_processes_equal_one_and_one_process_restores(tmp_path):
     assert len(rows) == 4  # written once (process 0), not once per process
 
 
-def _digits_setup():
-    from ae_jax.data import load_dataset
-    from ae_jax.models import build_model
-
-    config = digits_config()
-    ds = load_dataset(config.data)
-    model = build_model(config.model, ds.example_shape)
-    objective = make_objective(config.loss, model.output_activation)
-    tx = make_optimizer(config.optimizer, 1, 1)
-    state = create_train_state(model, tx, ds.example_shape, 0, {})
-    return ds, objective, state
-
-
 @pytest.mark.parametrize("loop", ["scan", "steps"])
 def test_streamed_epoch_equals_on_device_epoch(loop):
     """Host batches prefetched in groups of 5 (22 steps: 5+5+5+5+2) give the on-device
     epoch's parameters bit for bit, and streamed evaluation its means."""
-    ds, objective, state = _digits_setup()
-    flat = ds.train.reshape(len(ds.train), -1)  # (N, 64)
-    step = make_train_step(objective, ds.example_shape)
-    runner = EpochRunner(step, len(flat), 64, loop, steps_per_call=3, stream_batches=5)
+    ds, family, state, _ = family_setup(digits_config())
+    flat = ds.train.reshape(len(ds.train), -1)  # (N, 64) host numpy
+    runner = EpochRunner(family.train_step, len(flat), 64, loop, steps_per_call=3,
+                         stream_batches=5)
     copy = jax.tree_util.tree_map(jnp.copy, state)  # the runner donates the state it gets
     on_device, m_dev = runner(state, jax.device_put(flat), 1)
     streamed, m_host = runner(copy, flat, 1)
-    for a, b in zip(jax.tree_util.tree_leaves(on_device.params),
-                    jax.tree_util.tree_leaves(streamed.params), strict=True):
+    for a, b in zip(_net_params(on_device), _net_params(streamed), strict=True):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     np.testing.assert_allclose(float(m_dev["loss"]), float(m_host["loss"]), rtol=1e-6)
-    evaluate = make_eval_fn(objective, ds.example_shape, 50, stream_batches=2)
+    means = make_evaluator(family.eval_step, 50, stream_batches=2)
+
+    def evaluate(state, data):
+        return family.finalize(means(state, data))
+
     state = streamed
     test = ds.test.reshape(len(ds.test), -1)  # 359 examples: groups of 100 + the rest
     np.testing.assert_allclose(float(evaluate(state, test)["loss"]),
@@ -155,8 +148,7 @@ def test_streaming_run_matches_on_device_run(tmp_path):
                               str(tmp_path / "host"))
     device = train_and_evaluate(digits_config(**{"data.placement": "device"}),
                                 str(tmp_path / "device"))
-    _assert_close(jax.tree_util.tree_leaves(host.params),
-                  jax.tree_util.tree_leaves(device.params), rtol=0, atol=0)
+    _assert_close(_net_params(host), _net_params(device), rtol=0, atol=0)
 
 
 class _Device:
@@ -188,12 +180,13 @@ def test_gan_on_four_devices_equals_one(tmp_path, mnist_like_npz):
     """DCGAN (batch-norm statistics over the split batch) on a 4-device mesh and on one."""
     _run(f"""
         import jax, numpy as np
-        from ae_jax.gan.experiment import train_gan
+        from ae_jax.engine import train_and_evaluate
         from configs import dcgan
         from tests.test_gan import _tiny
-        states = [train_gan(_tiny(dcgan, {mnist_like_npz!r}, num_devices=n, num_epochs=1),
-                            {str(tmp_path)!r} + f"/d{{n}}") for n in (1, 4)]
-        leaves = [jax.tree_util.tree_leaves(s.generator.params) for s in states]
+        states = [train_and_evaluate(_tiny(dcgan, {mnist_like_npz!r}, num_devices=n,
+                                           num_epochs=1), {str(tmp_path)!r} + f"/d{{n}}")
+                  for n in (1, 4)]
+        leaves = [jax.tree_util.tree_leaves(s.nets["generator"].params) for s in states]
         for a, b in zip(*leaves, strict=True):
             np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=2e-4, atol=2e-5)
     """, FOUR_DEVICES)

@@ -12,18 +12,17 @@ import scipy.linalg
 from sklearn.decomposition import PCA as SkPCA
 
 from ae_jax.data import load_dataset, to_float
+from ae_jax.families import build_family
 from ae_jax.models import build_model
 from ae_jax.models.pca import fit_pca
 from ae_jax.objectives import make_objective
-from ae_jax.optimizers import make_optimizer
-from ae_jax.train_state import create_train_state
-from ae_jax.training import make_train_step
+from configs import default
 from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")
 def digits():
-    return load_dataset(ml_collections.ConfigDict(dict(name="digits")))
+    return load_dataset(default.get_config().data)  # digits
 
 
 def test_fit_pca_matches_scikit_learn(digits):
@@ -66,19 +65,18 @@ def test_linear_ae_trained_with_mse_spans_the_pca_subspace(digits):
     config = importlib.import_module("configs.linear_ae").get_config()
     config.model.latent_dim = 4
     config.optimizer.learning_rate = 3e-2
-    model = build_model(config.model, digits.example_shape)
-    objective = make_objective(config.loss, model.output_activation)
-    state = create_train_state(model, make_optimizer(config.optimizer, 1000, 1),
-                               digits.example_shape, 0, {})
-    step = make_train_step(objective, digits.example_shape)
+    config.num_epochs = 1
+    family = build_family(config, digits.example_shape, 1000)  # 1,000 steps in one epoch
+    state = family.init(0)
     data = jnp.asarray(digits.train.reshape(len(digits.train), -1))  # (N, 64) uint8
 
     @jax.jit
     def train(state, data):
-        return jax.lax.scan(lambda s, _: step(s, data), state, None, length=1000)
+        return jax.lax.scan(lambda s, _: family.train_step(s, data), state, None, length=1000)
 
     state, metrics = train(state, data)
-    decoder = np.asarray(state.params["decoder"]["output"]["kernel"]).T  # (K, D) -> (D, K)
+    params = state.nets["model"].params
+    decoder = np.asarray(params["decoder"]["output"]["kernel"]).T  # (K, D) -> (D, K)
     params, _ = fit_pca(to_float(digits.train), 4)
     pca_basis = np.asarray(params["basis"]["components"])  # (D, K)
     angles = np.degrees(scipy.linalg.subspace_angles(decoder, pca_basis))

@@ -10,23 +10,31 @@ import ml_collections
 import numpy as np
 import pytest
 
+import ae_jax
 from ae_jax.data import load_dataset
+from ae_jax.engine import train_and_evaluate
 from ae_jax.evaluation import get_task
 from ae_jax.evaluation.denoising import _noise_names
-from ae_jax.evaluation.run import load_run
-from ae_jax.experiment import train_and_evaluate
-from ae_jax.forward import forward
 from ae_jax.models import build_model
 from ae_jax.models.mlp import MLPAutoencoder
 from ae_jax.models.summary import summarize
 from ae_jax.models.tied import TiedAutoencoder
-from ae_jax.objectives import TERMS, make_objective
+from ae_jax.objectives import TERMS, TermInputs, make_objective
 from ae_jax.objectives.contractive import jacobian_sq_norm
 from ae_jax.sweeps import set_field
+from tests.conftest import loss_config, term_inputs
 
 
 def _loss_cfg(**kw):
     return ml_collections.ConfigDict({"activity_layer": None, "sparsity_target": 0.05, **kw})
+
+
+def _term(name, aux, cfg, mask=None):
+    """Loss term `name` on a batch of which only the model's aux matters."""
+    b = len(aux["code"])
+    x = jnp.zeros((b, 1, 1, 1))  # the examples: only their number is read
+    return TERMS.get(name)(TermInputs(x=x, inputs=x, logits=x, aux=aux, mask=mask,
+                                      config=cfg))
 
 
 def _kl(p, q):
@@ -36,28 +44,26 @@ def _kl(p, q):
 def test_l1_activity_by_hand():
     code = jnp.array([[1.0, -2.0, 0.0], [0.5, 0.0, 0.25]])
     aux = {"code": code, "hidden": (jnp.array([[3.0], [-4.0]]), code)}
-    np.testing.assert_allclose(TERMS["l1_activity"](None, None, aux, {}, _loss_cfg()),
-                               [3.0, 0.75])
-    np.testing.assert_allclose(
-        TERMS["l1_activity"](None, None, aux, {}, _loss_cfg(activity_layer=0)), [3.0, 4.0])
+    np.testing.assert_allclose(_term("l1_activity", aux, _loss_cfg()), [3.0, 0.75])
+    np.testing.assert_allclose(_term("l1_activity", aux, _loss_cfg(activity_layer=0)),
+                               [3.0, 4.0])
     with pytest.raises(ValueError, match="activity_layer=5"):
-        TERMS["l1_activity"](None, None, aux, {}, _loss_cfg(activity_layer=5))
+        _term("l1_activity", aux, _loss_cfg(activity_layer=5))
 
 
 def test_kl_sparsity_by_hand_is_a_batch_quantity():
     a = jnp.array([[0.1, 0.2], [0.3, 0.4], [0.2, 0.9]])
     # rho_hat = (0.2, 0.5); penalty = KL(0.05 || 0.2) + KL(0.05 || 0.5)
     expected = _kl(0.05, 0.2) + _kl(0.05, 0.5)
-    values = TERMS["kl_sparsity"](None, None, {"code": a}, {}, _loss_cfg())
+    values = _term("kl_sparsity", {"code": a}, _loss_cfg())
     assert values.shape == (3,)
     np.testing.assert_allclose(jnp.mean(values), expected, rtol=1e-5)
     # padding rows (mask 0) do not count: rho_hat = (0.2, 0.3)
-    masked = TERMS["kl_sparsity"](None, None, {"code": a, "mask": jnp.array([1, 1, 0])}, {},
-                                  _loss_cfg(sparsity_target=0.1))
+    masked = _term("kl_sparsity", {"code": a}, _loss_cfg(sparsity_target=0.1),
+                   mask=jnp.array([1, 1, 0]))
     np.testing.assert_allclose(masked, [_kl(0.1, 0.2) + _kl(0.1, 0.3)] * 3, rtol=1e-5)
     # its gradient reaches every example through rho_hat
-    grad = jax.grad(lambda a: jnp.mean(TERMS["kl_sparsity"](None, None, {"code": a}, {},
-                                                              _loss_cfg())))(a)
+    grad = jax.grad(lambda a: jnp.mean(_term("kl_sparsity", {"code": a}, _loss_cfg())))(a)
     d = (-0.05 / np.array([0.2, 0.5]) + 0.95 / (1 - np.array([0.2, 0.5]))) / 3
     np.testing.assert_allclose(grad, np.tile(d, (3, 1)), rtol=1e-5)
 
@@ -65,8 +71,8 @@ def test_kl_sparsity_by_hand_is_a_batch_quantity():
 def test_kl_sparsity_refuses_activations_outside_the_unit_interval():
     relu_code = {"code": jnp.array([[0.5, 2.0], [0.0, 1.0]])}
     with pytest.raises(ValueError, match="kl_sparsity needs activations in \\(0, 1\\)"):
-        TERMS["kl_sparsity"](None, None, relu_code, {}, _loss_cfg())
-    jitted = jax.jit(lambda c: TERMS["kl_sparsity"](None, None, {"code": c}, {}, _loss_cfg()))
+        _term("kl_sparsity", relu_code, _loss_cfg())
+    jitted = jax.jit(lambda c: _term("kl_sparsity", {"code": c}, _loss_cfg()))
     with pytest.raises(Exception, match="kl_sparsity needs activations in \\(0, 1\\)"):
         jax.block_until_ready(jitted(relu_code["code"]))
 
@@ -80,12 +86,12 @@ def _single_sigmoid_layer(d=6, k=3, batch=4):
 
 def test_contractive_matches_the_sigmoid_closed_form():
     model, params, x = _single_sigmoid_layer()
-    obj = make_objective(ml_collections.ConfigDict(dict(
-        reconstruction="bce", terms=dict(contractive=1.0))), "sigmoid")
+    obj = make_objective(loss_config(reconstruction="bce", terms=dict(contractive=1.0)),
+                         "sigmoid")
 
     @jax.jit
     def loss(p):
-        total, parts = obj(x, *forward(model.apply, p, x, {}), p, {"contractive": 1.0})
+        total, parts = obj(term_inputs(model, p, x), {"contractive": 1.0})
         return jnp.mean(total), parts["contractive"]
 
     (_, values), grads = jax.value_and_grad(loss, has_aux=True)(params)
@@ -187,7 +193,7 @@ def test_config_trains_end_to_end(name, trained):
 
 def test_denoising_task_scores_output_and_noisy_input(trained):
     workdir = trained("denoising_dense_mse")
-    run = load_run(str(workdir))
+    run = ae_jax.load(str(workdir))
     # by default: the run's own noise first, then the others
     assert _noise_names(run, {}) == ["gaussian", "masking", "salt_and_pepper", "block"]
     result = get_task("denoising")(run, str(workdir), {"noise": "gaussian,block",
@@ -205,8 +211,8 @@ def test_denoising_task_scores_output_and_noisy_input(trained):
 
 
 def _mean_code(state, model, x):
-    code = model.apply({"params": state.params}, jnp.asarray(x, jnp.float32) / 255.0,
-                       method="encode")
+    code = model.apply({"params": state.nets["model"].params},
+                       jnp.asarray(x, jnp.float32) / 255.0, method="encode")
     return float(jnp.mean(code))
 
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from ae_jax import sweeps
-from ae_jax.experiment import train_and_evaluate
+from ae_jax.engine import train_and_evaluate
+from ae_jax.families import build_family
 from ae_jax.runs import apply_run_hparams
 from configs import default
 
@@ -16,8 +17,9 @@ from configs import default
 def tiny_fonts_config(**overrides):
     """A 35-4-2-4-35 tanh AE on the fonts, SGD with momentum, batch 16 (6 steps an epoch).
 
-    Every test here and in test_fonts_study.py uses this architecture and 1 or 4 runs, so
-    that the eager (op-by-op) compilations of parameter initialisation are shared."""
+    Every test here and in projects/fonts/tests/test_fonts_study.py uses this architecture
+    and 1 or 4 runs, so that the eager (op-by-op) compilations of parameter initialisation
+    are shared."""
     config = default.get_config()
     config.data.name = "fonts"
     config.data.test_fraction = 0.0
@@ -89,13 +91,14 @@ def test_vmapped_sweep_equals_separate_runs_and_resumes(tmp_path):
     for r in (1, 2):  # (lr 0.05, seed 3) and (lr 0.2, seed 0): an order mix-up would show
         lone = train_and_evaluate(tiny_fonts_config(num_epochs=3, **points[r]),
                                   str(tmp_path / f"lone{r}"))
-        for a, b in zip(jax.tree_util.tree_leaves(many.params),
-                        jax.tree_util.tree_leaves(lone.params), strict=True):
+        for a, b in zip(jax.tree_util.tree_leaves(many.nets["model"].params),
+                        jax.tree_util.tree_leaves(lone.nets["model"].params), strict=True):
             np.testing.assert_allclose(a[r], b, rtol=1e-4, atol=1e-6)
+    fields = build_family(tiny_fonts_config(), (7, 5, 1), 6).optimizer_fields
     with pytest.raises(ValueError, match="cannot differ between vmapped runs"):
-        apply_run_hparams(many, {"model.latent_dim": [2] * 4})
+        apply_run_hparams(many, {"model.latent_dim": [2] * 4}, fields)
     with pytest.raises(ValueError, match="3 values for 4 runs"):
-        apply_run_hparams(many, {"optimizer.learning_rate": [0.1] * 3})
+        apply_run_hparams(many, {"optimizer.learning_rate": [0.1] * 3}, fields)
     assert len(out["summary"]) == 2 and out["summary"][0]["n"] == 2
 
 

@@ -16,28 +16,27 @@ import pytest
 from scipy.stats import norm
 
 from ae_jax.data.local import load_image_folder
-from ae_jax.experiment import train_and_evaluate
-from ae_jax.forward import forward
+from ae_jax.engine import train_and_evaluate
 from ae_jax.models import build_model
 from ae_jax.models.summary import summarize
 from ae_jax.models.vae import reparameterize
-from ae_jax.objectives import TERMS, make_objective
+from ae_jax.objectives import TERMS, TermInputs, make_objective
 from ae_jax.objectives.vae import (
     gaussian_nll,
     iwae,
     kl_diagonal_gaussians,
     kl_to_standard_normal,
 )
-from configs import vae_conv, vae_dense_2d, vae_images_80, vae_images_80_640
+from configs import default, vae_conv, vae_dense_2d, vae_images_80, vae_images_80_640
 from scripts.make_shapes_folder import make_shapes_folder
-from tests.conftest import digits_config
+from tests.conftest import digits_config, loss_config, term_inputs
 
 RNGS = {"params": jax.random.PRNGKey(0), "sample": jax.random.PRNGKey(1)}
 
 
 def _vae(latent=2, hidden=(16,), shape=(8, 8, 1), **kw):
-    cfg = ml_collections.ConfigDict(dict(name="vae_mlp", latent_dim=latent, hidden_sizes=hidden,
-                                         decoder_hidden_sizes=None, **kw))
+    cfg = default.get_config().model
+    cfg.update(dict(name="vae_mlp", latent_dim=latent, hidden_sizes=hidden, **kw))
     model = build_model(cfg, shape)
     return model, jax.jit(model.init)(RNGS, jnp.zeros((1, *shape)))["params"]
 
@@ -55,7 +54,9 @@ def test_kl_is_zero_at_the_prior_and_matches_known_pairs():
     np.testing.assert_allclose(kl_diagonal_gaussians(m1, v1, m2, v2), [expected], rtol=1e-6)
     np.testing.assert_allclose(kl_diagonal_gaussians(m1, v1, 0 * m1, 0 * v1),
                                kl_to_standard_normal(m1, v1), rtol=1e-6)
-    assert float(TERMS["kl"](None, None, {"mean": m1, "logvar": v1}, None, None)[0]) > 0
+    x = jnp.zeros((1, 1, 1, 1))  # the kl term reads the aux only
+    t = TermInputs(x=x, inputs=x, logits=x, aux={"mean": m1, "logvar": v1})
+    assert float(TERMS.get("kl")(t)[0]) > 0
 
 
 def test_gradients_flow_to_mean_and_logvar_through_the_sample():
@@ -132,22 +133,23 @@ def test_dense_2d_and_conv_configs_build():
 
 def test_gaussian_nll_matches_scipy_with_fixed_and_learned_variance():
     x, mu = jnp.array([[0.1, 0.9, 0.5]]), jnp.array([[0.2, 0.7, 0.5]])
-    cfg = ml_collections.ConfigDict(dict(output_stddev=0.3))
-    got = gaussian_nll(x, None, {"output_mean": mu}, None, cfg)
+    cfg = loss_config(output_stddev=0.3)
+    got = gaussian_nll(TermInputs(x=x, inputs=x, logits=None, aux={"output_mean": mu},
+                                  config=cfg))
     np.testing.assert_allclose(got, [-norm.logpdf(x, mu, 0.3).sum()], rtol=1e-5)
     aux = {"output_mean": mu, "output_logvar": jnp.float32(math.log(0.5 ** 2))}
-    np.testing.assert_allclose(gaussian_nll(x, None, aux, None, cfg),
+    np.testing.assert_allclose(gaussian_nll(TermInputs(x=x, inputs=x, logits=None, aux=aux,
+                                                       config=cfg)),
                                [-norm.logpdf(x, mu, 0.5).sum()], rtol=1e-5)
     model, params = _vae(learn_output_variance=True)
     assert float(params["output_variance"]["logvar"]) == 0.0
 
 
 def _iwae_loss(model, k):
-    cfg = ml_collections.ConfigDict(dict(iwae_samples=k, likelihood="bernoulli"))
+    cfg = loss_config(iwae_samples=k, likelihood="bernoulli")
 
     def loss(params, x, key):
-        logits, aux = forward(model.apply, params, x, {"sample": key})
-        return iwae(x, logits, aux, params, cfg)
+        return iwae(term_inputs(model, params, x, {"sample": key}, config=cfg))
 
     return loss
 
@@ -159,12 +161,11 @@ def test_iwae_bound_is_the_elbo_at_k1_tightens_with_k_and_trains():
     per_key = lambda k: jax.jit(jax.vmap(_iwae_loss(model, k), (None, None, 0)))(  # noqa: E731
         params, x, keys).mean()
     # E[-L_1] is the negative ELBO: sum-BCE + closed-form KL, up to Monte Carlo error.
-    objective = make_objective(ml_collections.ConfigDict(dict(
-        reconstruction="bce", reduction="sum", terms=dict(kl=1.0))), "sigmoid")
+    objective = make_objective(loss_config(reconstruction="bce", reduction="sum",
+                                           terms=dict(kl=1.0)), "sigmoid")
 
     def neg_elbo(key):
-        logits, aux = forward(model.apply, params, x, {"sample": key})
-        return objective(x, logits, aux, params, {"kl": 1.0})[0].mean()
+        return objective(term_inputs(model, params, x, {"sample": key}), {"kl": 1.0})[0].mean()
 
     np.testing.assert_allclose(per_key(1), jax.jit(jax.vmap(neg_elbo))(keys).mean(),
                                rtol=3e-3)

@@ -1,26 +1,28 @@
 """Data sources behind one call, `load_dataset(config.data)`, returning a `Dataset`.
 
-Names:
+Names (`data.name`), each a loader `fn(data_config) -> Dataset` registered in `DATA_SOURCES`
+by the module that defines it:
   fashion_mnist, mnist  local IDX files (data_dir, or a known system folder such as Debian's
-                        /usr/share/datasets/fashion-mnist), else TFDS
-  digits                scikit-learn's bundled 8x8 digits (no network, no files)
-  fonts                 the course's 5x7 font bitmaps, shipped in this package
-  image_folder          images under data_dir, resized to image_size
-  npz                   arrays x_train / x_test [/ y_train / y_test] in data.path
+                        /usr/share/datasets/fashion-mnist), else TFDS (idx.py)
+  digits                scikit-learn's bundled 8x8 digits (no network, no files; local.py)
+  fonts                 the course's 5x7 font bitmaps, shipped in this package (local.py)
+  image_folder          images under data_dir, resized to image_size (local.py)
+  npz                   arrays x_train / x_test [/ y_train / y_test] in data.path (local.py)
   csv                   numeric rows of data.path as (N, 1, D, 1) float32 (csv_source.py)
-  anything else         a TFDS catalog dataset with an 'image' feature (e.g. cifar10)
+  tfds:<catalog name>   a TFDS catalog dataset with an 'image' feature, e.g. tfds:cifar10
+                        (tfds_source.py)
+Any other name is an error that lists these.
 """
 
 from __future__ import annotations
 
 import logging
 
-from ae_jax.data.csv_source import load_csv_from_config
-from ae_jax.data.dataset import Dataset, DataUnavailableError, to_float
-from ae_jax.data.idx import find_idx_dir, load_idx
-from ae_jax.data.local import load_digits, load_fonts_dataset, load_image_folder, load_npz
+from ae_jax.data.dataset import DATA_SOURCES, Dataset, DataUnavailableError, to_float
+from ae_jax.data.tfds_source import TFDS_PREFIX, tfds_from_config
+from ae_jax.registry import UnknownNameError
 
-__all__ = ["Dataset", "DataUnavailableError", "load_dataset", "to_float"]
+__all__ = ["DATA_SOURCES", "Dataset", "DataUnavailableError", "load_dataset", "to_float"]
 
 
 def _limit(ds: Dataset, train_limit: int, test_limit: int) -> Dataset:
@@ -35,35 +37,21 @@ def _limit(ds: Dataset, train_limit: int, test_limit: int) -> Dataset:
                    ds.name, ds.source, ds.class_names, extra)
 
 
-def _load(cfg) -> Dataset:
-    name = cfg.name
-    data_dir = cfg.get("data_dir", "") or None
-    seed = cfg.get("split_seed", 0)
-    if name == "digits":
-        return load_digits(cfg.get("test_fraction", 0.2), seed)
-    if name == "fonts":
-        return load_fonts_dataset(tuple(cfg.get("fonts", (0, 1, 2))),
-                                  cfg.get("test_fraction", 0.0), seed)
-    if name == "image_folder":
-        return load_image_folder(data_dir, cfg.get("image_size", 80),
-                                 cfg.get("grayscale", True), cfg.get("test_fraction", 0.1), seed)
-    if name == "npz":
-        return load_npz(cfg.get("path", ""))
-    if name == "csv":
-        return load_csv_from_config(cfg)
-    if name in ("mnist", "fashion_mnist"):
-        directory = find_idx_dir(name, data_dir)
-        if directory:
-            return load_idx(name, directory)
-        if data_dir:
-            logging.warning("no IDX files in %s; trying TFDS for %s", data_dir, name)
-    from ae_jax.data.tfds_source import load_tfds
-
-    return load_tfds(name, cfg.get("tfds_data_dir", "") or None)
+def data_source(name: str):
+    """The loader of `data.name`; an unknown name fails with one line that lists the local
+    sources and says how to ask TFDS for a catalog dataset."""
+    if name.startswith(TFDS_PREFIX):
+        return tfds_from_config
+    try:
+        return DATA_SOURCES.get(name)
+    except UnknownNameError as err:
+        raise UnknownNameError(
+            f"{err}; or a TFDS catalog dataset as data.name='{TFDS_PREFIX}<name>', e.g. "
+            f"'{TFDS_PREFIX}{name}'") from None
 
 
 def load_dataset(cfg) -> Dataset:
     """Load the dataset a config's `data` field names, log where it came from."""
-    ds = _limit(_load(cfg), cfg.get("train_limit", 0), cfg.get("test_limit", 0))
+    ds = _limit(data_source(cfg.name)(cfg), cfg.train_limit, cfg.test_limit)
     logging.info("data: %s", ds.describe())
     return ds

@@ -20,7 +20,7 @@ import os
 
 import numpy as np
 
-from ae_jax.data.dataset import Dataset, DataUnavailableError
+from ae_jax.data.dataset import DATA_SOURCES, Dataset, DataUnavailableError
 from ae_jax.data.local import _split
 
 
@@ -106,8 +106,8 @@ def load_csv(path: str, label_column: str = "", normal_classes=(), test_fraction
     return Dataset(xtr, xte, ytr, yte, name="csv", source=f"csv:{path}", class_names=classes)
 
 
+@DATA_SOURCES.register("csv")
 def load_csv_from_config(cfg) -> Dataset:
     """`load_csv` with the fields of a config's `data` section."""
-    return load_csv(cfg.get("path", ""), cfg.get("label_column", ""),
-                    tuple(cfg.get("normal_classes", ()) or ()), cfg.get("test_fraction", 0.2),
-                    cfg.get("split_seed", 0), cfg.get("standardize", True))
+    return load_csv(cfg.path, cfg.label_column, tuple(cfg.normal_classes),
+                    cfg.test_fraction, cfg.split_seed, cfg.standardize)

@@ -11,6 +11,11 @@ import dataclasses
 
 import numpy as np
 
+from ae_jax.registry import Registry
+
+# name -> fn(data_config) -> Dataset; each source module of this package registers its own
+DATA_SOURCES: Registry = Registry("data source", field="data.name", package="ae_jax.data")
+
 
 class DataUnavailableError(RuntimeError):
     """Raised when a dataset cannot be found locally and cannot be downloaded."""

@@ -1,17 +1,19 @@
 """MNIST-format IDX files (train-images-idx3-ubyte[.gz] and friends) from a local directory.
 
 Debian's `dataset-fashion-mnist` package installs Fashion-MNIST in
-/usr/share/datasets/fashion-mnist, which is searched without configuration.
+/usr/share/datasets/fashion-mnist, which is searched without configuration. data.name
+mnist / fashion_mnist read these files when found, else the TFDS catalog dataset.
 """
 
 from __future__ import annotations
 
 import gzip
+import logging
 import os
 
 import numpy as np
 
-from ae_jax.data.dataset import Dataset
+from ae_jax.data.dataset import DATA_SOURCES, Dataset
 
 KNOWN_DIRS = {
     "fashion_mnist": ("/usr/share/datasets/fashion-mnist",),
@@ -77,3 +79,19 @@ def load_idx(name: str, directory: str) -> Dataset:
         test=arrays["test"][0], test_labels=arrays["test"][1],
         name=name, source=f"idx:{directory}", class_names=CLASS_NAMES.get(name),
     )
+
+
+@DATA_SOURCES.register("mnist")
+@DATA_SOURCES.register("fashion_mnist")
+def idx_then_tfds(cfg) -> Dataset:
+    """data.name=mnist / fashion_mnist: IDX files in data_dir or a known system folder, else
+    TFDS (tfds_data_dir)."""
+    data_dir = cfg.data_dir or None
+    directory = find_idx_dir(cfg.name, data_dir)
+    if directory:
+        return load_idx(cfg.name, directory)
+    if data_dir:
+        logging.warning("no IDX files in %s; trying TFDS for %s", data_dir, cfg.name)
+    from ae_jax.data.tfds_source import load_tfds
+
+    return load_tfds(cfg.name, cfg.tfds_data_dir or None)

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from ae_jax.data.dataset import Dataset, DataUnavailableError
+from ae_jax.data.dataset import DATA_SOURCES, Dataset, DataUnavailableError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
@@ -119,3 +119,29 @@ def load_npz(path: str) -> Dataset:
     y = lambda k: arrays[k].astype(np.int32) if k in arrays else None  # noqa: E731
     return Dataset(as_images(arrays["x_train"]), as_images(arrays["x_test"]),
                    y("y_train"), y("y_test"), name="npz", source=f"npz:{path}")
+
+
+@DATA_SOURCES.register("digits")
+def digits_from_config(cfg) -> Dataset:
+    """data.name=digits: test_fraction, split_seed."""
+    return load_digits(cfg.test_fraction, cfg.split_seed)
+
+
+@DATA_SOURCES.register("fonts")
+def fonts_from_config(cfg) -> Dataset:
+    """data.name=fonts: fonts, test_fraction (0: test on the training set), split_seed."""
+    return load_fonts_dataset(tuple(cfg.fonts), cfg.test_fraction, cfg.split_seed)
+
+
+@DATA_SOURCES.register("image_folder")
+def image_folder_from_config(cfg) -> Dataset:
+    """data.name=image_folder: data_dir, image_size (pixels), grayscale, test_fraction,
+    split_seed."""
+    return load_image_folder(cfg.data_dir or None, cfg.image_size, cfg.grayscale,
+                             cfg.test_fraction, cfg.split_seed)
+
+
+@DATA_SOURCES.register("npz")
+def npz_from_config(cfg) -> Dataset:
+    """data.name=npz: path."""
+    return load_npz(cfg.path)

@@ -212,3 +212,11 @@ def load_tfds(name: str, data_dir: str | None = None, connect_timeout_s: float =
         train=train, test=test, train_labels=train_labels, test_labels=test_labels,
         name=name, source=f"tfds:{name} ({root})", class_names=class_names,
     )
+
+
+TFDS_PREFIX = "tfds:"  # data.name="tfds:<catalog name>" asks TFDS for a catalog dataset
+
+
+def tfds_from_config(cfg) -> Dataset:
+    """data.name="tfds:<catalog name>" (e.g. tfds:cifar10), read from tfds_data_dir."""
+    return load_tfds(cfg.name[len(TFDS_PREFIX):], cfg.tfds_data_dir or None)

@@ -31,17 +31,17 @@ import numpy as np
 from ae_jax import viz
 from ae_jax.data import to_float
 from ae_jax.data.csv_source import class_indices
-from ae_jax.evaluation import register_task
+from ae_jax.evaluation import TASKS
 from ae_jax.evaluation.metrics import auroc, precision_recall_f1, quantile_threshold
 from ae_jax.evaluation.retrieval import runs_to_evaluate
 
 
 def normal_classes(run, run_index: int, options: dict) -> list[int]:
     """The label indices that count as normal for run `run_index` (see module docstring)."""
-    one_class = tuple(run.config.data.get("one_class", ()) or ())
+    one_class = tuple(run.config.data.one_class)
     if one_class:
         return [int(one_class[run_index])]
-    names = options.get("normal_classes") or run.config.data.get("normal_classes", ())
+    names = options.get("normal_classes") or run.config.data.normal_classes
     if not names:
         raise ValueError("task 'anomaly' needs to know which classes are normal: train with "
                          "data.one_class, or pass --option='normal_classes=[0]'")
@@ -51,7 +51,7 @@ def normal_classes(run, run_index: int, options: dict) -> list[int]:
 def anomaly_scores(run, x: np.ndarray, score: str = "objective") -> np.ndarray:
     """Per-example scores (N,): the run's objective, or "mse" of its reconstruction."""
     if score == "objective":
-        return run.per_example_loss(x)
+        return run.score(x)
     if score == "mse":
         err = np.square(run.reconstruct(x) - to_float(x))
         return err.reshape(len(x), -1).mean(axis=1)  # (N, H, W, C) -> (N,)
@@ -106,7 +106,7 @@ def score_histograms(panels: list[dict], title: str) -> plt.Figure:
     return fig
 
 
-@register_task("anomaly")
+@TASKS.register("anomaly")
 def anomaly(run, out_dir: str, options: dict) -> dict:
     """Options: score (objective | mse), quantile (0.95), normal_classes, runs."""
     quantile = float(options.get("quantile", 0.95))
@@ -115,7 +115,7 @@ def anomaly(run, out_dir: str, options: dict) -> dict:
     if ds.test_labels is None:
         raise ValueError(f"task 'anomaly' needs test labels, and {ds.name!r} has none")
     names = ds.class_names or tuple(map(str, range(ds.num_classes)))
-    one_class = bool(run.config.data.get("one_class", ()))
+    one_class = bool(run.config.data.one_class)
     per_run, panels = [], []
     for r, one in runs_to_evaluate(run, out_dir, options):
         normal = normal_classes(one, r, options)

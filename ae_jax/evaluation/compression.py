@@ -34,10 +34,10 @@ import numpy as np
 
 from ae_jax import viz
 from ae_jax.data import to_float
-from ae_jax.evaluation import register_task
+from ae_jax.evaluation import TASKS
 from ae_jax.evaluation.retrieval import images, pca_model, require_encoder, runs_to_evaluate
 from ae_jax.image_metrics import largest_window, psnr, ssim
-from ae_jax.models.activations import get_activation
+from ae_jax.run import load
 
 BYTES_PER_VALUE = {"float32": 4, "float16": 2, "uint8": 1}
 
@@ -125,12 +125,11 @@ def jpeg_points(x_uint8: np.ndarray, qualities) -> list[dict]:
 
 def ae_codec(run):
     """(encode (N, ...) -> (N, K), decode (N, K) -> images in the output range) of a run."""
-    code_shape = np.shape(run._apply(to_float(run.dataset.test[:1]), method="encode"))[1:]
-    act = get_activation(run.model.output_activation)
+    code_shape = run.code_shape()
 
     def decode(codes):
         z = codes.reshape((len(codes), *code_shape))  # (N, K) -> the model's code shape
-        return np.clip(np.asarray(act(run.decode(z))), 0.0, 1.0)
+        return np.clip(run.decode(z), 0.0, 1.0)
 
     return run.encode, decode
 
@@ -166,14 +165,12 @@ def rate_distortion_figure(points: dict[str, list[tuple[float, float]]], raw_byt
 
 
 def _ae_runs(run, out_dir, options):
-    """[(name, TrainedRun)]: this workdir's runs, then those of `options["workdirs"]`."""
-    from ae_jax.evaluation.run import load_run
-
-    multi = run.config.get("num_runs", 1) > 1
+    """[(name, Run)]: this workdir's runs, then those of `options["workdirs"]`."""
+    multi = run.config.num_runs > 1
     out = [(f"ae_run{r}" if multi else "ae", one)
            for r, one in runs_to_evaluate(run, out_dir, options)]
     for w in np.ravel(options.get("workdirs", [])):
-        other = load_run(str(w))
+        other = load(str(w))
         require_encoder(other, "compression")
         if other.dataset.name != run.dataset.name:
             raise ValueError(f"workdir {w} was trained on {other.dataset.name!r}, not "
@@ -182,7 +179,7 @@ def _ae_runs(run, out_dir, options):
     return out
 
 
-@register_task("compression")
+@TASKS.register("compression")
 def compression(run, out_dir: str, options: dict) -> dict:
     """Options: workdirs (other AEs for the curve), pca_sizes, jpeg_qualities,
     num_images (0: every test image), jpeg_images (1000), pca_fit_limit, runs."""

@@ -35,7 +35,7 @@ import numpy as np
 from ae_jax import rng, viz
 from ae_jax.corruption import make_corruption
 from ae_jax.data import to_float
-from ae_jax.evaluation import register_task
+from ae_jax.evaluation import TASKS
 from ae_jax.image_metrics import largest_window, psnr, ssim
 
 DEFAULT_NOISES = ("gaussian", "masking", "salt_and_pepper", "block")
@@ -46,7 +46,7 @@ def _noise_names(run, options) -> list[str]:
     names = options.get("noise")
     if names:
         return [n.strip() for n in str(names).split(",") if n.strip()]
-    own = run.config.corruption.get("name", "none")
+    own = run.config.corruption.name
     return list(dict.fromkeys(([own] if own != "none" else []) + list(DEFAULT_NOISES)))
 
 
@@ -64,7 +64,7 @@ def _scores(images, clean, window: int, batch_size: int = 1000) -> tuple[float, 
     return float(p.mean()), float(s.mean())
 
 
-@register_task("denoising")
+@TASKS.register("denoising")
 def denoising(run, out_dir: str, options: dict) -> dict:
     n = int(options.get("num_examples", 0)) or len(run.dataset.test)
     clean = to_float(run.dataset.test[:n])  # (N, H, W, C) in [0, 1]
@@ -74,7 +74,7 @@ def denoising(run, out_dir: str, options: dict) -> dict:
         if field in options:
             base[field] = float(options[field])
     result = {"epoch": run.epoch, "num_examples": n, "ssim_window": window,
-              "trained_with": run.config.corruption.get("name", "none"), "noise": {}}
+              "trained_with": run.config.corruption.name, "noise": {}}
     k = int(options.get("num_images", 8))
     rows = {"clean": clean[:k]}
     for i, name in enumerate(_noise_names(run, options)):

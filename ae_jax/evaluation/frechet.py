@@ -20,8 +20,8 @@ Command (classifier trained once and cached in --classifier_dir):
     python -m ae_jax.evaluation.frechet --classifier_dir=runs/frechet_fashion_mnist \
         --workdir=runs/dcgan --workdir=runs/vae [--num_samples=10000]
 
-A workdir is a GAN-family run (config.family == "gan": sampled by `ae_jax.gan.run`) or an
-autoencoder run whose model has `decode` (a VAE: decode z ~ N(0, I)). Each workdir gets
+A workdir is any run whose family can sample (`ae_jax.load(workdir).sample`: a GAN's
+generator, the AAE's or a VAE's decoder on codes from the model's prior). Each workdir gets
 `eval/frechet.json`.
 """
 
@@ -38,12 +38,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from flax.training import train_state
 
 from ae_jax import rng
 from ae_jax.data import Dataset, to_float
 from ae_jax.forward import unflatten
-from ae_jax.train_state import TrainState
-from ae_jax.training import EpochRunner, choose_loop
+from ae_jax.loops import EpochRunner, choose_loop
+from ae_jax.run import load
 
 Sampler = Callable[[int, jax.Array], np.ndarray]  # (n, key) -> (n, H, W, C) in [0, 1]
 
@@ -109,6 +110,12 @@ def _labelled_rows(images: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return np.concatenate([flat, labels.astype(np.uint8)[:, None]], axis=1)
 
 
+class ClassifierState(train_state.TrainState):
+    """flax's TrainState plus the root key the EpochRunner draws each epoch's order from."""
+
+    key: jax.Array
+
+
 def _classifier_step(example_shape):
     def train_step(state, rows):
         x = unflatten(rows[:, :-1], example_shape)  # (B, D) -> (B, H, W, C)
@@ -167,13 +174,13 @@ def train_classifier(dataset: Dataset, epochs: int = 5, seed: int = 0,
     key = jax.random.PRNGKey(seed)
     x0 = jnp.zeros((1, *dataset.example_shape), jnp.float32)
     params = module.init(rng.stream(key, "init"), x0)["params"]
-    state = TrainState.create(apply_fn=module.apply, params=params, tx=optax.adam(1e-3),
+    state = ClassifierState.create(apply_fn=module.apply, params=params, tx=optax.adam(1e-3),
                               key=key)
     rows = jax.device_put(_labelled_rows(dataset.train, dataset.train_labels))  # (N, D + 1)
     # 8 unrolled steps per call on CPU: a 1-step chunk is a while loop in JAX 0.10.2 and ran
-    # 8-30x slower (conv gradients in a while loop on XLA:CPU, see ae_jax/training.py).
+    # 8-30x slower (conv gradients in a while loop on XLA:CPU, see ae_jax/loops.py).
     runner = EpochRunner(_classifier_step(dataset.example_shape), len(rows), batch_size,
-                         choose_loop("auto", "conv"), steps_per_call=8)
+                         choose_loop("auto", prefers_steps_on_cpu=True), steps_per_call=8)
     for epoch in range(1, epochs + 1):
         state, metrics = runner(state, rows, epoch)
         logging.info("feature classifier epoch %d: loss %.4f, train accuracy %.4f", epoch,
@@ -237,38 +244,11 @@ def frechet_of_sampler(sampler: Sampler, extractor: FeatureExtractor,
     return frechet_of_images(extractor, images, reference)
 
 
-def gan_sampler(workdir: str) -> tuple[Sampler, dict]:
-    from ae_jax.gan.run import load_gan
-
-    run = load_gan(workdir)
-    return run.sample, {"model": run.config.model.name, "epoch": run.epoch}
-
-
-def decoder_sampler(workdir: str) -> tuple[Sampler, dict]:
-    """A VAE (any autoencoder run whose model has `decode`): output_activation(decode(z))
-    with z ~ N(0, I_K), K = model.latent_dim, in batches of 1000."""
-    from ae_jax.evaluation.run import load_run
-    from ae_jax.models.activations import get_activation
-
-    run = load_run(workdir)
-    if not hasattr(run.model, "decode") or not run.config.model.get("latent_dim"):
-        raise ValueError(f"{workdir}: the model has no decode(z) with a latent_dim to sample")
-    k = run.config.model.latent_dim
-    act = get_activation(run.model.output_activation)
-    decode = jax.jit(lambda p, z: act(run.model.apply({"params": p}, z, method="decode")))
-
-    def sample(n, key):
-        z = jax.random.normal(key, (n, k), jnp.float32)  # (n, K)
-        return np.concatenate([np.asarray(decode(run.state.params, z[i:i + 1000]))
-                               for i in range(0, n, 1000)])
-
-    return sample, {"model": run.config.model.name, "epoch": run.epoch}
-
-
 def sampler_for(workdir: str) -> tuple[Sampler, dict]:
-    with open(os.path.join(workdir, "config.json")) as f:
-        family = json.load(f).get("family", "autoencoder")
-    return gan_sampler(workdir) if family == "gan" else decoder_sampler(workdir)
+    """`sample(n, key)` of a trained workdir (its family's prior) and what it is."""
+    run = load(workdir)
+    run.require("sample", "the Frechet distance")
+    return run.sample, {"model": run.config.model.name, "epoch": run.epoch}
 
 
 def score_workdirs(workdirs: Sequence[str], classifier_dir: str, num_samples: int = 10000,

@@ -10,14 +10,12 @@ from __future__ import annotations
 import os
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from scipy.stats import norm
 
 from ae_jax import viz, viz_latent
 from ae_jax.data import to_float
-from ae_jax.evaluation import register_task
-from ae_jax.models.activations import get_activation
+from ae_jax.evaluation import TASKS
 
 SEED_003_POINTS = ((2.5, -2.0), (2.5, 1.0), (1.0, 2.0), (-2.5, -4.0))
 
@@ -83,20 +81,16 @@ def project_2d(codes) -> tuple[np.ndarray, str]:
     return centred @ vt[:2].T, "principal component"
 
 
-def decode_images(run, z, batch_size: int = 1000) -> np.ndarray:
+def decode_images(run, z) -> np.ndarray:
     """output_activation(decode(z)) for host codes z (N, L): images (N, H, W, C)."""
-    act = get_activation(run.model.output_activation)
-    fn = jax.jit(lambda p, zb: act(run.model.apply({"params": p}, zb, method="decode")))
-    z = np.asarray(z, np.float32)
-    return np.concatenate([np.asarray(fn(run.state.params, jnp.asarray(z[i:i + batch_size])))
-                           for i in range(0, len(z), batch_size)])
+    return run.decode(np.asarray(z, np.float32))
 
 
 def _latent_dim(run) -> int:
-    return int(np.prod(run.encode(run.dataset.test[:1]).shape[1:]))
+    return int(np.prod(run.code_shape()))
 
 
-@register_task("latent_map")
+@TASKS.register("latent_map")
 def latent_map(run, out_dir: str, options: dict) -> dict:
     """Test codes scattered and coloured by label. Options: num_examples (0: all)."""
     n = int(options.get("num_examples", 0)) or len(run.dataset.test)
@@ -110,17 +104,18 @@ def latent_map(run, out_dir: str, options: dict) -> dict:
             "axes": axis, "code_mean": codes.mean(0).tolist(), "code_std": codes.std(0).tolist()}
 
 
-@register_task("generate")
+@TASKS.register("generate")
 def generate(run, out_dir: str, options: dict) -> dict:
-    """Decoded prior samples (any latent size) and, for a 2-D latent, the n x n grid at
-    norm.ppf(linspace(0.05, 0.95, n)) and the given points. Options: n (5),
+    """Decoded samples of the model's prior (any latent size) and, for a 2-D latent, the
+    n x n grid at norm.ppf(linspace(0.05, 0.95, n)) and the given points. Options: n (5),
     points ([[2.5,-2],[2.5,1],[1,2],[-2.5,-4]]), num_samples (25), seed (0)."""
+    run.require("sample", "task 'generate'")
     latent = _latent_dim(run)
     num = int(options.get("num_samples", 25))
-    z = jax.random.normal(jax.random.PRNGKey(int(options.get("seed", 0))), (num, latent))
+    samples = run.sample(num, jax.random.PRNGKey(int(options.get("seed", 0))))
     cols = int(np.ceil(np.sqrt(num)))
-    viz.save(viz_latent.image_grid_figure(decode_images(run, z), -(-num // cols), cols,
-                                          f"{num} samples from the prior N(0, I)"),
+    viz.save(viz_latent.image_grid_figure(samples, -(-num // cols), cols,
+                                          f"{num} samples from the model's prior"),
              os.path.join(out_dir, "generate_prior.png"))
     result = {"epoch": run.epoch, "latent_dim": latent, "num_prior_samples": num}
     if latent == 2:
@@ -146,7 +141,7 @@ def _first_of_two_classes(labels) -> tuple[int, int]:
     return first, int(np.flatnonzero(labels != labels[0])[0])
 
 
-@register_task("interpolate")
+@TASKS.register("interpolate")
 def interpolate(run, out_dir: str, options: dict) -> dict:
     """Decoded codes between two test inputs, linear and spherical. Options: i, j (test
     indices; default the first example and the first of another class), num_steps (10)."""
@@ -166,7 +161,7 @@ def interpolate(run, out_dir: str, options: dict) -> dict:
             "code_i": z[0].tolist(), "code_j": z[1].tolist()}
 
 
-@register_task("arithmetic")
+@TASKS.register("arithmetic")
 def arithmetic(run, out_dir: str, options: dict) -> dict:
     """Latent arithmetic: v = mean training code of class to_label minus that of from_label
     (or of all other classes with from_label=-1), added with weights `scales` to test

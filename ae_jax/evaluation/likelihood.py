@@ -33,11 +33,11 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.special import logsumexp
 
-from ae_jax import rng, viz, viz_latent
+from ae_jax import viz, viz_latent
 from ae_jax.data import to_float
-from ae_jax.evaluation import register_task
+from ae_jax.evaluation import TASKS
 from ae_jax.models.vae import reparameterize
-from ae_jax.objectives.vae import kl_to_standard_normal, log_likelihood, log_normal
+from ae_jax.objectives.vae import importance_log_weights, kl_to_standard_normal
 
 
 def chunk_size(num_samples: int, per_sample_elements: int, max_elements: int) -> int:
@@ -46,18 +46,17 @@ def chunk_size(num_samples: int, per_sample_elements: int, max_elements: int) ->
     return max(s for s in range(1, min(num_samples, fits) + 1) if num_samples % s == 0)
 
 
-def _chunk_log_weights(posterior, decode, likelihood, num_samples, params, x, key,
+def _chunk_log_weights(posterior, decode, likelihood, num_samples, state, x, key,
                        output_logvar):
     """(log w, log p(x|z)) of `num_samples` draws for a batch x: each (S, B); and KL (B,)."""
     x = to_float(x)  # uint8 -> [0, 1]; floats pass through
-    mean, logvar = posterior(params, x)
+    mean, logvar = posterior(state, x)
     b, latent = mean.shape
     z = reparameterize(key, mean, logvar, num_samples)  # (S, B, L)
-    out = decode(params, z.reshape((num_samples * b, latent)))  # (S, B, L) -> (S*B, L)
+    out = decode(state, z.reshape((num_samples * b, latent)))  # (S, B, L) -> (S*B, L)
     out = out.reshape((num_samples, b, -1))  # (S*B, H, W, C) -> (S, B, D)
-    log_px = log_likelihood(x.reshape((b, -1)), out, likelihood, output_logvar)
-    zeros = jnp.zeros_like(mean)
-    log_w = log_px + log_normal(z, zeros, zeros) - log_normal(z, mean, logvar)
+    log_w, log_px = importance_log_weights(x.reshape((b, -1)), mean, logvar, z, out,
+                                           likelihood, output_logvar, with_likelihood=True)
     return log_w, log_px, kl_to_standard_normal(mean, logvar)
 
 
@@ -75,13 +74,13 @@ def iwae_bounds(log_w: np.ndarray, ks) -> dict[int, np.ndarray]:
     return out
 
 
-def importance_sampled_stats(posterior, decode, params, x, key, num_samples: int,
+def importance_sampled_stats(posterior, decode, state, x, key, num_samples: int,
                              likelihood: str = "bernoulli", output_logvar=0.0,
                              example_batch: int = 100, max_elements: int = 2 ** 24,
                              ks=(1, 10, 100, 1000)) -> dict[str, np.ndarray]:
     """Per-example log p^(x) (K samples), L_k, E_q log p(x|z) and KL, as numpy arrays.
 
-    posterior(params, x) -> (mean, logvar), each (B, L); decode(params, z) -> the decoder's
+    posterior(state, x) -> (mean, logvar), each (B, L); decode(state, z) -> the decoder's
     output for z (N, L): logits (bernoulli) or the mean (gaussian). x is (N, ...), uint8
     (scaled to [0, 1]) or floats. Batch i, chunk c draws with fold_in(fold_in(key, i), c).
     """
@@ -92,7 +91,7 @@ def importance_sampled_stats(posterior, decode, params, x, key, num_samples: int
     stats = {"log_px": [], "log_px_given_z": [], "kl": [], **{f"L_{k}": [] for k in ks}}
     for i, start in enumerate(range(0, len(x), example_batch)):
         xb = jnp.asarray(x[start:start + example_batch])
-        parts = [fn(params, xb, jax.random.fold_in(jax.random.fold_in(key, i), c),
+        parts = [fn(state, xb, jax.random.fold_in(jax.random.fold_in(key, i), c),
                     output_logvar) for c in range(num_samples // chunk)]
         log_w = np.concatenate([np.asarray(p[0]) for p in parts])  # (K, B)
         for k, bound in iwae_bounds(log_w, ks).items():
@@ -112,52 +111,22 @@ def active_units(means: np.ndarray, threshold: float = 0.01) -> tuple[int, np.nd
     return int(np.sum(variance > threshold)), variance
 
 
-def make_active_units_fn(example_shape, batch_size: int, runs: bool = False,
-                         threshold: float = 0.01):
-    """Jitted `fn(state, flat_data) -> number of active units` (a float32 scalar; (R,) for a
-    state of R vmapped runs) over every example of the on-device (N, D) data, for per-epoch
-    metrics. The model needs `posterior`."""
-
-    def count(state, data):
-        n = data.shape[0]
-        steps = -(-n // batch_size)
-        pad = jnp.zeros((steps * batch_size - n, data.shape[1]), data.dtype)
-        batches = jnp.concatenate([data, pad]).reshape((steps, batch_size, -1))  # (S, B, D)
-
-        def body(_, batch):
-            x = to_float(batch).reshape((batch_size, *example_shape))  # (B, D) -> (B, H, W, C)
-            return None, state.apply_fn({"params": state.params}, x, method="posterior")[0]
-
-        _, means = jax.lax.scan(body, None, batches)  # (S, B, L)
-        means = means.reshape((steps * batch_size, -1))[:n]  # (S, B, L) -> (N, L)
-        return jnp.sum(jnp.var(means, axis=0) > threshold).astype(jnp.float32)
-
-    return jax.jit(jax.vmap(count, in_axes=(0, None)) if runs else count)
-
-
 def model_functions(run):
-    """(posterior, decode, output_logvar) of a trained VAE for `importance_sampled_stats`."""
-    if not hasattr(run.model, "posterior"):
-        raise ValueError(f"task needs a VAE (model with `posterior`); {run.config.model.name!r} "
-                         "has none")
-    likelihood = run.config.loss.get("likelihood", "bernoulli")
-    method = "decode" if likelihood == "bernoulli" else "decode_mean"
-    model = run.model
-
-    def posterior(params, x):
-        return model.apply({"params": params}, x, method="posterior")
-
-    def decode(params, z):
-        return model.apply({"params": params}, z, method=method)
-
-    if getattr(model, "learn_output_variance", False):
-        output_logvar = model.apply({"params": run.state.params}, method="output_logvar")
+    """(posterior, decode, output_logvar) of a trained VAE for `importance_sampled_stats`:
+    posterior(state, x) -> (mean, logvar); decode(state, z) -> the decoder's logits
+    (Bernoulli) or its mean (Gaussian)."""
+    run.require("posterior", "task 'nll'")
+    family = run.family
+    likelihood = run.config.loss.likelihood
+    decode = family.decode_logits if likelihood == "bernoulli" else family.decode
+    if run.model.learn_output_variance:
+        output_logvar = family.call(run.state, "output_logvar")
     else:
-        output_logvar = 2.0 * math.log(float(run.config.loss.get("output_stddev", 0.1)))
-    return posterior, decode, jnp.float32(output_logvar)
+        output_logvar = 2.0 * math.log(float(run.config.loss.output_stddev))
+    return family.posterior, decode, jnp.float32(output_logvar)
 
 
-@register_task("nll")
+@TASKS.register("nll")
 def nll(run, out_dir: str, options: dict) -> dict:
     """Options: num_samples (K, 5000), num_examples (0: the whole test set), example_batch
     (100), max_elements (2**24 decoder outputs per chunk), seed (0)."""
@@ -165,11 +134,11 @@ def nll(run, out_dir: str, options: dict) -> dict:
     num_samples = int(options.get("num_samples", 5000))
     n = int(options.get("num_examples", 0)) or len(run.dataset.test)
     x = run.dataset.test[:n]
-    key = jax.random.fold_in(rng.stream(run.state.key, "eval"), int(options.get("seed", 0)))
-    likelihood = run.config.loss.get("likelihood", "bernoulli")
+    key = jax.random.fold_in(run.eval_key, int(options.get("seed", 0)))
+    likelihood = run.config.loss.likelihood
     t0 = time.perf_counter()
     stats = importance_sampled_stats(
-        posterior, decode, run.state.params, x, key, num_samples, likelihood, output_logvar,
+        posterior, decode, run.state, x, key, num_samples, likelihood, output_logvar,
         int(options.get("example_batch", 100)), int(options.get("max_elements", 2 ** 24)))
     seconds = time.perf_counter() - t0
     count, variance = active_units(run.encode(run.dataset.test))

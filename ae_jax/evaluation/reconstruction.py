@@ -8,13 +8,13 @@ import numpy as np
 
 from ae_jax import viz
 from ae_jax.data import to_float
-from ae_jax.evaluation import register_task
+from ae_jax.evaluation import TASKS
 
 
-@register_task("reconstruction")
+@TASKS.register("reconstruction")
 def reconstruction(run, out_dir: str, options: dict) -> dict:
     x = run.dataset.test
-    losses = run.per_example_loss(x)
+    losses = run.score(x)
     result = {"epoch": run.epoch, "num_examples": int(len(x)),
               "mean_loss": float(losses.mean())}
     labels = run.dataset.test_labels

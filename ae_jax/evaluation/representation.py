@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from ae_jax.evaluation import register_task
+from ae_jax.evaluation import TASKS
 from ae_jax.evaluation.retrieval import (
     images,
     mean_over_runs,
@@ -72,7 +72,7 @@ def probe(train_codes, train_labels, test_codes, test_labels, k: int = 5,
             "linear_probe_seconds": round(time.perf_counter() - t1, 2)}
 
 
-@register_task("representation")
+@TASKS.register("representation")
 def representation(run, out_dir: str, options: dict) -> dict:
     """Options: k (5), C (1.0), probe_train_limit (0: every training code), baselines
     (true), pca_fit_limit, runs ("all" or a list)."""
@@ -82,7 +82,7 @@ def representation(run, out_dir: str, options: dict) -> dict:
     kw = dict(k=int(options.get("k", 5)), c=float(options.get("C", 1.0)),
               probe_train_limit=int(options.get("probe_train_limit", 0)))
     result = {"epoch": run.epoch, "probe_train_examples": kw["probe_train_limit"] or len(ds.train)}
-    multi = run.config.get("num_runs", 1) > 1
+    multi = run.config.num_runs > 1
     for r, one in runs_to_evaluate(run, out_dir, options):
         codes = one.encode(ds.train), one.encode(ds.test)  # (N, K)
         result[f"ae_run{r}" if multi else "ae"] = probe(codes[0], ds.train_labels, codes[1],

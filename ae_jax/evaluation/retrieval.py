@@ -19,7 +19,6 @@ compression): the runs of a workdir, the encoder check, and the PCA baseline.
 from __future__ import annotations
 
 import functools
-import logging
 import os
 
 import jax
@@ -28,17 +27,16 @@ import numpy as np
 
 from ae_jax import viz
 from ae_jax.data import to_float
-from ae_jax.evaluation import register_task
+from ae_jax.evaluation import TASKS
 from ae_jax.evaluation.metrics import average_precision, precision_at_k
+from ae_jax.run import load
 
 # ----------------------------------------------------------------------------- shared helpers
 
 
 def require_encoder(run, task: str) -> None:
     """Refuse, with a clear message, a model that has no `encode` (e.g. a GAN generator)."""
-    if not callable(getattr(run.model, "encode", None)):
-        raise ValueError(f"task {task!r} needs a model with an encoder (an `encode` method); "
-                         f"{type(run.model).__name__} has none")
+    run.require("encode", f"task {task!r}")
 
 
 def require_labels(run, task: str) -> None:
@@ -48,21 +46,14 @@ def require_labels(run, task: str) -> None:
 
 
 def runs_to_evaluate(run, out_dir: str, options: dict) -> list[tuple[int, object]]:
-    """[(r, TrainedRun)] for the runs of a workdir: `run` alone for a single-run workdir;
-    for num_runs > 1 every run (or `options["runs"]`, a list), each via load_run(workdir, r),
-    the workdir being `run.workdir` if the run records it, else the parent of `out_dir`."""
-    num_runs = run.config.get("num_runs", 1)
+    """[(r, Run)] for the runs of a workdir: `run` alone for a single-run workdir; for
+    num_runs > 1 every run (or `options["runs"]`, a list), each via `load(run.workdir, r)`."""
+    num_runs = run.config.num_runs
     if num_runs <= 1:
         return [(0, run)]
     wanted = options.get("runs", "all")
     wanted = list(range(num_runs)) if wanted == "all" else [int(r) for r in np.ravel(wanted)]
-    workdir = getattr(run, "workdir", None) or os.path.dirname(os.path.abspath(out_dir))
-    if not os.path.exists(os.path.join(workdir, "config.json")):
-        logging.warning("no workdir found beside %s: evaluating the given run only", out_dir)
-        return [(0, run)]
-    from ae_jax.evaluation.run import load_run
-
-    return [(r, load_run(workdir, r)) for r in wanted]
+    return [(r, run if r == run.run_index else load(run.workdir, r)) for r in wanted]
 
 
 def images(x: np.ndarray) -> np.ndarray:
@@ -198,7 +189,7 @@ def neighbour_grid(queries: np.ndarray, neighbours: np.ndarray, titles: list[str
 # ------------------------------------------------------------------------------------ the task
 
 
-@register_task("retrieval")
+@TASKS.register("retrieval")
 def retrieval(run, out_dir: str, options: dict) -> dict:
     """Options: metric (euclidean | cosine), ks, map_queries (1000; 0: every test query),
     num_grid_queries (8; 0: no figure), grid_k (10), baselines (true: raw pixels and PCA),
@@ -219,7 +210,7 @@ def retrieval(run, out_dir: str, options: dict) -> dict:
 
     result = {"epoch": run.epoch, "metric": metric, "gallery": f"train split ({len(x_train)})",
               "queries": f"test split ({len(x_test)})"}
-    multi = run.config.get("num_runs", 1) > 1
+    multi = run.config.num_runs > 1
     for r, one in runs_to_evaluate(run, out_dir, options):
         test_codes = one.encode(ds.test)  # (N, K)
         name = f"ae_run{r}" if multi else "ae"

@@ -1,4 +1,4 @@
-"""Activations and kernel initialisers by name, as configs spell them."""
+"""Activations, kernel initialisers and compute dtypes by name, as configs spell them."""
 
 from __future__ import annotations
 
@@ -44,3 +44,18 @@ def get_kernel_init(name: str):
         raise ValueError(
             f"unknown kernel_init {name!r}; known: {sorted(KERNEL_INITS)}"
         ) from None
+
+
+COMPUTE_DTYPES = ("float32", "bfloat16", "float16")
+
+
+def get_dtype(name) -> jnp.dtype:
+    """`model.compute_dtype`: float32, or bfloat16 for mixed precision (parameters, optimizer
+    state and the loss stay float32). Takes the name or a dtype."""
+    try:
+        dtype = jnp.dtype(name)
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.name not in COMPUTE_DTYPES:
+        raise ValueError(f"unknown compute_dtype {name!r}: use float32 or bfloat16")
+    return dtype

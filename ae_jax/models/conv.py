@@ -22,12 +22,15 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from typing import ClassVar
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from ae_jax.models.activations import get_activation
+from ae_jax.models.abilities import DECODE, ENCODE
+from ae_jax.models.activations import get_activation, get_dtype
+from ae_jax.models.build import MODELS, module_from_config
 from ae_jax.models.conv_ops import (
     conv_lax,
     conv_same_cpu,
@@ -155,13 +158,21 @@ def _apply_layers(x, layers, kernel_size, activation: str, dtype, impl: str = "l
     return x, hidden
 
 
-class ConvEncoder(nn.Module):
+class ConvStack(nn.Module):
+    """What a conv encoder and decoder share: `layers` in the layer language (input side
+    first), the kernel side in pixels, the activation, the dense code size (None or 0: the
+    feature map is the code), the computation dtype and `conv_impl` (see resolve_impl)."""
+
     layers: Sequence[str]
     kernel_size: int = 3
     activation: str = "relu"
     latent_dim: int | None = None
     dtype: jnp.dtype = jnp.float32
     conv_impl: str = "auto"
+
+
+class ConvEncoder(ConvStack):
+    """x -> conv layers [-> flatten -> Dense(latent_dim)]. Returns (code, activations)."""
 
     @nn.compact
     def __call__(self, x):
@@ -174,15 +185,12 @@ class ConvEncoder(nn.Module):
         return h, tuple(hidden)
 
 
-class ConvDecoder(nn.Module):
-    layers: Sequence[str]
-    output_shape: Sequence[int]
-    code_shape: Sequence[int]  # (h, w, c) of the feature map the decoder starts from
-    kernel_size: int = 3
-    activation: str = "relu"
-    latent_dim: int | None = None
-    dtype: jnp.dtype = jnp.float32
-    conv_impl: str = "auto"
+class ConvDecoder(ConvStack):
+    """[Dense(latent_dim -> code_shape) ->] conv layers -> output conv: logits of shape
+    (B, *output_shape)."""
+
+    output_shape: Sequence[int] = ()  # (H, W, C) of one example
+    code_shape: Sequence[int] = ()  # (h, w, c) of the feature map the decoder starts from
 
     @nn.compact
     def __call__(self, z):
@@ -202,7 +210,11 @@ class ConvDecoder(nn.Module):
 
 
 class ConvAutoencoder(nn.Module):
-    """Convolutional autoencoder; see the module docstring for the layer language."""
+    """Convolutional autoencoder; see the module docstring for the layer language.
+    `compute_dtype`: "float32" or "bfloat16" (mixed precision; parameters stay float32)."""
+
+    ABILITIES: ClassVar[frozenset[str]] = frozenset({ENCODE, DECODE})
+    uses_convolutions: ClassVar[bool] = True
 
     output_shape: Sequence[int]
     encoder_layers: Sequence[str]
@@ -211,19 +223,17 @@ class ConvAutoencoder(nn.Module):
     activation: str = "relu"
     latent_dim: int | None = None
     output_activation: str = "sigmoid"
-    dtype: jnp.dtype = jnp.float32  # computation dtype; parameters stay float32
+    compute_dtype: str = "float32"
     conv_impl: str = "auto"  # see resolve_impl
 
     def setup(self):
         code_shape = feature_shape(self.output_shape, self.encoder_layers, self.kernel_size)
-        self.encoder = ConvEncoder(
-            self.encoder_layers, self.kernel_size, self.activation, self.latent_dim, self.dtype,
-            self.conv_impl,
-        )
-        self.decoder = ConvDecoder(
-            self.decoder_layers, tuple(self.output_shape), code_shape, self.kernel_size,
-            self.activation, self.latent_dim, self.dtype, self.conv_impl,
-        )
+        shared = dict(kernel_size=self.kernel_size, activation=self.activation,
+                      latent_dim=self.latent_dim, dtype=get_dtype(self.compute_dtype),
+                      conv_impl=self.conv_impl)
+        self.encoder = ConvEncoder(self.encoder_layers, **shared)
+        self.decoder = ConvDecoder(self.decoder_layers, output_shape=tuple(self.output_shape),
+                                   code_shape=code_shape, **shared)
 
     def encode(self, x: jax.Array) -> jax.Array:
         return self.encoder(x)[0]
@@ -234,3 +244,11 @@ class ConvAutoencoder(nn.Module):
     def __call__(self, x):
         code, hidden = self.encoder(x)
         return self.decoder(code), {"code": code, "hidden": hidden}
+
+
+@MODELS.register("conv")
+def build_conv(model_config, example_shape) -> ConvAutoencoder:
+    """model.name="conv": every ConvAutoencoder field from `model_config`; latent_dim 0
+    keeps the feature map as the code."""
+    return module_from_config(ConvAutoencoder, model_config, output_shape=example_shape,
+                              latent_dim=model_config.latent_dim or None)

@@ -10,12 +10,15 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
+from typing import ClassVar
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from ae_jax.models.activations import get_activation, get_kernel_init
+from ae_jax.models.abilities import DECODE, ENCODE
+from ae_jax.models.activations import get_activation, get_dtype, get_kernel_init
+from ae_jax.models.build import MODELS, module_from_config
 
 
 class MLPEncoder(nn.Module):
@@ -74,9 +77,12 @@ class MLPAutoencoder(nn.Module):
       decoder_hidden_sizes: decoder hidden layers, code side first; None mirrors the encoder.
       activation: hidden-layer activation; latent_activation: the code's activation.
       output_activation: applied to the logits to get x_hat (sigmoid pairs with BCE).
-      dtype: computation dtype (bfloat16 for mixed precision; parameters stay float32).
+      compute_dtype: computation dtype, "float32" or "bfloat16" (mixed precision;
+        parameters stay float32).
       kernel_init: lecun_normal (Flax's default) | glorot_uniform (Keras's) | he_normal.
     """
+
+    ABILITIES: ClassVar[frozenset[str]] = frozenset({ENCODE, DECODE})
 
     output_shape: Sequence[int]
     latent_dim: int
@@ -85,8 +91,12 @@ class MLPAutoencoder(nn.Module):
     activation: str = "relu"
     latent_activation: str = "relu"
     output_activation: str = "sigmoid"
-    dtype: jnp.dtype = jnp.float32
+    compute_dtype: str = "float32"
     kernel_init: str = "lecun_normal"
+
+    @property
+    def dtype(self) -> jnp.dtype:
+        return get_dtype(self.compute_dtype)
 
     def setup(self):
         self.encoder = MLPEncoder(
@@ -107,3 +117,9 @@ class MLPAutoencoder(nn.Module):
     def __call__(self, x):
         code, hidden = self.encoder(x)
         return self.decoder(code), {"code": code, "hidden": hidden}
+
+
+@MODELS.register("mlp")
+def build_mlp(model_config, example_shape) -> MLPAutoencoder:
+    """model.name="mlp": every MLPAutoencoder field from `model_config`."""
+    return module_from_config(MLPAutoencoder, model_config, output_shape=example_shape)

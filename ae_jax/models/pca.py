@@ -20,10 +20,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import ClassVar
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+
+from ae_jax.models.abilities import DECODE, ENCODE
+from ae_jax.models.build import MODELS, module_from_config
 
 
 class PCABasis(nn.Module):
@@ -48,6 +52,8 @@ class PCABasis(nn.Module):
 class PCA(nn.Module):
     """Linear encode / decode through one `basis` (mean, components); see the module doc."""
 
+    ABILITIES: ClassVar[frozenset[str]] = frozenset({ENCODE, DECODE})
+
     output_shape: Sequence[int]
     num_components: int
     output_activation: str = "linear"
@@ -67,6 +73,14 @@ class PCA(nn.Module):
     def __call__(self, x):
         code = self.encode(x)
         return self.decode(code), {"code": code, "hidden": (code,)}
+
+
+@MODELS.register("pca")
+def build_pca(model_config, example_shape) -> PCA:
+    """model.name="pca": model.latent_dim components. PCA is linear: its output_activation
+    is "linear" whatever model.output_activation says."""
+    return module_from_config(PCA, model_config, output_shape=example_shape,
+                              num_components=model_config.latent_dim, output_activation="linear")
 
 
 def fit_pca(x: jax.Array, num_components: int) -> tuple[dict, jax.Array]:

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import ClassVar
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from ae_jax.models.abilities import DECODE, ENCODE
 from ae_jax.models.activations import get_activation
+from ae_jax.models.build import MODELS, module_from_config
 
 
 class TiedEncoder(nn.Module):
@@ -75,6 +78,8 @@ class TiedAutoencoder(nn.Module):
       output_activation: applied to the logits to get x_hat (sigmoid pairs with BCE).
     """
 
+    ABILITIES: ClassVar[frozenset[str]] = frozenset({ENCODE, DECODE})
+
     output_shape: Sequence[int]
     latent_dim: int
     hidden_sizes: Sequence[int] = ()
@@ -98,3 +103,10 @@ class TiedAutoencoder(nn.Module):
     def __call__(self, x):
         code, hidden = self.encoder(x)
         return self.decode(code), {"code": code, "hidden": hidden}
+
+
+@MODELS.register("tied")
+def build_tied(model_config, example_shape) -> TiedAutoencoder:
+    """model.name="tied": every TiedAutoencoder field from `model_config` (the seed's code
+    activation is sigmoid: configs/tied_ae.py sets model.latent_activation)."""
+    return module_from_config(TiedAutoencoder, model_config, output_shape=example_shape)

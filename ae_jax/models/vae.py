@@ -19,12 +19,15 @@ decoder 2 -> 256 (768) -> 6400 (1,644,800).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from ae_jax.models.activations import get_activation
+from ae_jax.models.abilities import DECODE, ENCODE, POSTERIOR, PRIOR
+from ae_jax.models.activations import get_activation, get_dtype
+from ae_jax.models.build import MODELS, module_from_config
 from ae_jax.models.conv import ConvDecoder, _apply_layers, feature_shape, resolve_impl
 from ae_jax.models.mlp import MLPDecoder
 
@@ -99,9 +102,12 @@ class VAE(nn.Module):
       learn_output_variance: add a learned log-variance for a Gaussian decoder
         (aux["output_logvar"]).
       output_activation: logits -> x_hat; with a Gaussian likelihood, x_hat is the mean.
-      dtype: computation dtype of the encoder and decoder layers (bfloat16 for mixed
-        precision); parameters, the mean / log-variance heads and z stay float32.
+      compute_dtype: computation dtype of the encoder and decoder layers, "float32" or
+        "bfloat16" (mixed precision); parameters, the mean / log-variance heads and z stay
+        float32.
     """
+
+    ABILITIES: ClassVar[frozenset[str]] = frozenset({ENCODE, DECODE, POSTERIOR, PRIOR})
 
     output_shape: Sequence[int]
     latent_dim: int
@@ -113,26 +119,32 @@ class VAE(nn.Module):
     activation: str = "relu"
     learn_output_variance: bool = False
     output_activation: str = "sigmoid"
-    dtype: jnp.dtype = jnp.float32
+    compute_dtype: str = "float32"
     conv_impl: str = "auto"  # conv layers: see ae_jax.models.conv.resolve_impl
 
+    @property
+    def uses_convolutions(self) -> bool:
+        return bool(self.encoder_layers or self.decoder_layers)
+
     def setup(self):
+        dtype = get_dtype(self.compute_dtype)
         self.encoder = GaussianEncoder(self.latent_dim, tuple(self.hidden_sizes),
                                        tuple(self.encoder_layers), self.kernel_size,
-                                       self.activation, self.dtype, self.conv_impl)
+                                       self.activation, dtype, self.conv_impl)
         if self.decoder_layers:
             if self.decoder_hidden_sizes:
                 raise ValueError("decoder_hidden_sizes applies to dense VAE decoders only")
             code_shape = feature_shape(self.output_shape, self.encoder_layers, self.kernel_size)
-            self.decoder = ConvDecoder(tuple(self.decoder_layers), tuple(self.output_shape),
-                                       code_shape, kernel_size=self.kernel_size,
+            self.decoder = ConvDecoder(tuple(self.decoder_layers),
+                                       output_shape=tuple(self.output_shape),
+                                       code_shape=code_shape, kernel_size=self.kernel_size,
                                        activation=self.activation, latent_dim=self.latent_dim,
-                                       dtype=self.dtype, conv_impl=self.conv_impl)
+                                       dtype=dtype, conv_impl=self.conv_impl)
         else:
             dec = self.decoder_hidden_sizes
             dec = tuple(reversed(self.hidden_sizes)) if dec is None else tuple(dec)
             self.decoder = MLPDecoder(dec, tuple(self.output_shape), self.activation,
-                                      dtype=self.dtype)
+                                      dtype=dtype)
         if self.learn_output_variance:
             self.output_variance = OutputLogVariance()
 
@@ -164,6 +176,10 @@ class VAE(nn.Module):
                 mean, (num_samples, *mean.shape))
         return reparameterize(self.make_rng("sample"), mean, logvar, num_samples)
 
+    def sample_prior(self, key, num: int):
+        """z ~ p(z) = N(0, I): (num, latent_dim) float32 draws from `key`."""
+        return jax.random.normal(key, (num, self.latent_dim), jnp.float32)
+
     def __call__(self, x):
         mean, logvar, hidden = self.encoder(x)
         z = self.sample_posterior(mean, logvar)
@@ -175,29 +191,17 @@ class VAE(nn.Module):
         return logits, aux
 
 
-def _common(cfg, example_shape) -> dict:
-    dec = cfg.get("decoder_hidden_sizes")
-    return dict(
-        output_shape=tuple(example_shape),
-        latent_dim=cfg.latent_dim,
-        hidden_sizes=tuple(cfg.get("hidden_sizes", ())),
-        decoder_hidden_sizes=None if dec is None else tuple(dec),
-        kernel_size=cfg.get("kernel_size", 3),
-        activation=cfg.get("activation", "relu"),
-        learn_output_variance=cfg.get("learn_output_variance", False),
-        output_activation=cfg.get("output_activation", "sigmoid"),
-        dtype=jnp.dtype(cfg.get("compute_dtype", "float32")),
-    )
+@MODELS.register("vae_mlp")
+def build_vae_mlp(model_config, example_shape) -> VAE:
+    """model.name="vae_mlp": dense encoder (hidden_sizes) and decoder; the conv layer fields
+    are not read (a dense VAE has none)."""
+    return module_from_config(VAE, model_config, output_shape=example_shape,
+                              encoder_layers=(), decoder_layers=())
 
 
-def build_vae_mlp(cfg, example_shape) -> VAE:
-    """model.name="vae_mlp": dense encoder (hidden_sizes) and decoder."""
-    return VAE(**_common(cfg, example_shape))
-
-
-def build_vae_conv(cfg, example_shape) -> VAE:
+@MODELS.register("vae_conv")
+def build_vae_conv(model_config, example_shape) -> VAE:
     """model.name="vae_conv": conv encoder_layers [+ hidden_sizes] and conv decoder_layers."""
-    if not cfg.encoder_layers or not cfg.decoder_layers:
+    if not model_config.encoder_layers or not model_config.decoder_layers:
         raise ValueError("vae_conv needs model.encoder_layers and model.decoder_layers")
-    return VAE(**_common(cfg, example_shape), encoder_layers=tuple(cfg.encoder_layers),
-               decoder_layers=tuple(cfg.decoder_layers), conv_impl=cfg.get("conv_impl", "auto"))
+    return module_from_config(VAE, model_config, output_shape=example_shape)

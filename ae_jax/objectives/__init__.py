@@ -23,6 +23,7 @@ from collections.abc import Mapping
 import jax
 import jax.numpy as jnp
 
+from ae_jax import rng
 from ae_jax.models.activations import get_activation
 from ae_jax.objectives.reconstruction import (
     PerExample,
@@ -30,9 +31,10 @@ from ae_jax.objectives.reconstruction import (
     reduce_per_example,
     squared_error,
 )
-from ae_jax.objectives.registry import TERMS, register_term
+from ae_jax.objectives.terms import TERMS, TermInputs, model_term_inputs
 
-__all__ = ["TERMS", "Objective", "bce_with_logits", "make_objective", "register_term"]
+__all__ = ["TERMS", "Objective", "TermInputs", "bce_with_logits", "make_objective",
+           "model_term_inputs"]
 
 @dataclasses.dataclass(frozen=True)
 class Objective:
@@ -69,11 +71,8 @@ class Objective:
                 "reconstruction 'bce' needs a model with output_activation='sigmoid' "
                 f"(got {self.output_activation!r}); use 'mse' for other outputs"
             )
-        unknown = [t for t in self.term_names if t not in TERMS]
-        if unknown:
-            raise ValueError(
-                f"unknown loss term(s) {unknown}; known terms: {sorted(TERMS)}"
-            )
+        for name in self.term_names:
+            TERMS.get(name)  # an unknown name fails here, listing the known terms
         reduce_per_example(jnp.zeros((1, 1)), self.reduction)  # validates the name
 
     def weights_at(self, weights: Mapping[str, jax.Array], step) -> dict[str, jax.Array]:
@@ -95,9 +94,14 @@ class Objective:
         return reduce_per_example(squared_error(x_hat, x), self.reduction)
 
     def __call__(
-        self, x, logits, aux, params, weights: Mapping[str, jax.Array]
+        self, t: TermInputs, weights: Mapping[str, jax.Array]
     ) -> tuple[PerExample, dict[str, PerExample]]:
-        """Per-example total loss and every component by name (unweighted terms)."""
+        """Per-example total loss and every component by name (unweighted terms).
+
+        Each term gets `t` with the loss config and a key of its own, the stream named after
+        the term of `t.key`.
+        """
+        x, logits = t.x, t.logits
         if self.reconstruction == "none":  # a term is the whole likelihood (iwae, gaussian_nll)
             parts, total = {}, jnp.zeros((x.shape[0],), jnp.float32)
         else:
@@ -106,7 +110,8 @@ class Objective:
             if self.reduction == "sum":  # nats per example; also report the per-pixel mean
                 parts[f"{self.reconstruction}_per_pixel"] = total / math.prod(x.shape[1:])
         for name in self.term_names:
-            parts[name] = TERMS[name](x, logits, aux, params, self.config)
+            key = None if t.key is None else rng.stream(t.key, name)
+            parts[name] = TERMS.get(name)(dataclasses.replace(t, key=key, config=self.config))
             total = total + weights[name] * parts[name]
         return total, parts
 
@@ -116,14 +121,14 @@ def make_objective(loss_config, output_activation: str, steps_per_epoch: int = 1
 
     `loss.warmup_epochs` (term name -> epochs) becomes warm-up steps via `steps_per_epoch`.
     """
-    terms = dict(loss_config.get("terms", {}))
-    warmup = dict(loss_config.get("warmup_epochs", {}))
+    terms = dict(loss_config.terms)
+    warmup = dict(loss_config.warmup_epochs)
     unknown = sorted(set(warmup) - set(terms))
     if unknown:
         raise ValueError(f"loss.warmup_epochs names {unknown}, which are not in loss.terms")
     return Objective(
         reconstruction=loss_config.reconstruction,
-        reduction=loss_config.get("reduction", "mean"),
+        reduction=loss_config.reduction,
         term_names=tuple(terms),
         output_activation=output_activation,
         config=loss_config,
@@ -133,8 +138,4 @@ def make_objective(loss_config, output_activation: str, steps_per_epoch: int = 1
 
 def initial_weights(loss_config) -> dict[str, jax.Array]:
     """The term weights as float32 arrays, to be stored in the train state."""
-    return {k: jnp.asarray(v, jnp.float32) for k, v in dict(loss_config.get("terms", {})).items()}
-
-
-from ae_jax.objectives import contractive, sparsity  # noqa: E402, F401, I001  (registers terms)
-from ae_jax.objectives import vae  # noqa: E402, F401  (registers kl, gaussian_nll, iwae)
+    return {k: jnp.asarray(v, jnp.float32) for k, v in dict(loss_config.terms).items()}

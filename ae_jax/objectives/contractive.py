@@ -3,7 +3,7 @@
     loss(x) = L(x, x_hat) + lambda * ||J_f(x)||_F^2,   J_f(x) = d code / d x
 
 For any encoder, the Jacobian is computed by automatic differentiation through the model's
-own `encode` method (`aux["apply"]("encode", inputs)`, see `ae_jax.forward.forward`).
+own `encode` method (`t.apply("encode", inputs)`, see `ae_jax.objectives.TermInputs`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from ae_jax.objectives.registry import PerExample, register_term
+from ae_jax.objectives.terms import TERMS, PerExample, TermInputs
 
 
 def _map(fn, xs, chunk: int):
@@ -59,20 +59,14 @@ def jacobian_sq_norm(encode: Callable, x: jax.Array, chunk: int = 64) -> PerExam
     return jnp.sum(_map(column, units, chunk), axis=0)  # (D, B) -> (B,)
 
 
-@register_term("contractive")
-def contractive(x, logits, aux, params, loss_config) -> PerExample:
+@TERMS.register("contractive")
+def contractive(t: TermInputs) -> PerExample:
     """Contractive penalty ||d code / d x||_F^2 = sum_{k, i} (d code_k / d x_i)^2, per example.
 
-    The derivative is taken at the inputs the model saw (`aux["inputs"]`, the corrupted ones
+    The derivative is taken at the inputs the model saw (`t.inputs`, the corrupted ones
     in a denoising run; x otherwise). For one sigmoid layer h = s(x W + b) it equals the
     closed form sum_j (h_j (1 - h_j))^2 sum_i W_ij^2 (checked in the tests). The gradient of
     the penalty with respect to the parameters differentiates through the Jacobian
     (second order), which JAX does by composition.
     """
-    if "apply" not in aux:
-        raise ValueError(
-            "the contractive term needs aux['apply'] (the model's methods); call the model "
-            "through ae_jax.forward.forward"
-        )
-    inputs = aux.get("inputs", x)
-    return jacobian_sq_norm(lambda v: aux["apply"]("encode", v), inputs)
+    return jacobian_sq_norm(lambda v: t.apply("encode", v), t.inputs)

@@ -4,8 +4,8 @@ Both terms read the layer named by `loss.activity_layer`: None (the default) is 
 `aux["code"]`; an integer i is `aux["hidden"][i]` (the encoder's activations, input side
 first; for the dense models `aux["hidden"][-1]` is the code too).
 
-Batch masks: when `aux` holds "mask" (shape (B,), 1 for real examples and 0 for padding), the
-batch statistics of `kl_sparsity` are taken over the real examples only.
+Batch masks: the batch statistics of `kl_sparsity` are taken over the real examples of the
+term's `mask` only (evaluation pads its last batch).
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ae_jax.objectives.registry import PerExample, register_term
+from ae_jax.objectives.terms import TERMS, PerExample, TermInputs
 
 
 def activity(aux, loss_config) -> jax.Array:
     """The activations the sparsity terms penalise, flattened to (B, units), in float32."""
-    layer = loss_config.get("activity_layer") if loss_config is not None else None
+    layer = loss_config.activity_layer
     if layer is None:
         a = aux["code"]
     else:
@@ -33,14 +33,14 @@ def activity(aux, loss_config) -> jax.Array:
     return a.reshape((a.shape[0], -1)).astype(jnp.float32)  # (B, ...) -> (B, units)
 
 
-@register_term("l1_activity")
-def l1_activity(x, logits, aux, params, loss_config) -> PerExample:
+@TERMS.register("l1_activity")
+def l1_activity(t: TermInputs) -> PerExample:
     """L1 activity penalty: sum_i |a_i| over the units of the chosen layer, per example.
 
     With weight lambda the trainer adds lambda * mean_b sum_i |a_bi|: Keras'
     `activity_regularizer=l1(lambda)` (summed over units, averaged over the batch).
     """
-    return jnp.sum(jnp.abs(activity(aux, loss_config)), axis=1)
+    return jnp.sum(jnp.abs(activity(t.aux, t.config)), axis=1)
 
 
 def bernoulli_kl(rho, rho_hat):
@@ -59,14 +59,14 @@ def _check_unit_interval(lo, hi):
         )
 
 
-@register_term("kl_sparsity")
-def kl_sparsity(x, logits, aux, params, loss_config) -> PerExample:
+@TERMS.register("kl_sparsity")
+def kl_sparsity(t: TermInputs) -> PerExample:
     """KL sparsity: sum_j KL(rho || rho_hat_j) over the units j of a sigmoid layer.
 
         rho_hat_j = (1/B) sum_b a_bj        (the batch-mean activation of unit j)
         KL(rho || r) = rho log(rho / r) + (1 - rho) log((1 - rho) / (1 - r))
 
-    rho is `loss.sparsity_target` (default 0.05). The penalty is a batch-level quantity: the
+    rho is `loss.sparsity_target`. The penalty is a batch-level quantity: the
     same value is returned for every example, so the batch mean of the (B,) result is exactly
     sum_j KL(rho || rho_hat_j), and its gradient flows through rho_hat into every example.
     (It is therefore not a per-example anomaly score.) rho_hat is clipped to [1e-6, 1 - 1e-6]
@@ -75,21 +75,20 @@ def kl_sparsity(x, logits, aux, params, loss_config) -> PerExample:
     Raises ValueError (inside compiled code: a runtime error carrying the same message) when
     the layer has values outside [0, 1], e.g. a relu layer.
     """
-    a = activity(aux, loss_config)  # (B, units)
+    a = activity(t.aux, t.config)  # (B, units)
     lo, hi = jnp.min(a), jnp.max(a)
     if isinstance(a, jax.core.Tracer):  # call the host only when the check fails (no cost)
         jax.lax.cond((lo < 0.0) | (hi > 1.0),
                      lambda: jax.debug.callback(_check_unit_interval, lo, hi), lambda: None)
     else:
         _check_unit_interval(lo, hi)
-    rho = loss_config.get("sparsity_target", 0.05) if loss_config is not None else 0.05
+    rho = t.config.sparsity_target
     if not 0.0 < rho < 1.0:
         raise ValueError(f"loss.sparsity_target must be in (0, 1), got {rho}")
-    mask = aux.get("mask")
-    if mask is None:
+    if t.mask is None:
         rho_hat = jnp.mean(a, axis=0)  # (units,)
     else:
-        m = mask.astype(a.dtype)[:, None]  # (B,) -> (B, 1)
+        m = t.real()[:, None]  # (B,) -> (B, 1)
         rho_hat = jnp.sum(a * m, axis=0) / jnp.maximum(jnp.sum(m), 1.0)
     rho_hat = jnp.clip(rho_hat, 1e-6, 1.0 - 1e-6)
     penalty = jnp.sum(bernoulli_kl(rho, rho_hat))

@@ -35,7 +35,7 @@ import jax
 import jax.numpy as jnp
 
 from ae_jax.objectives.reconstruction import PerExample, bce_with_logits
-from ae_jax.objectives.registry import register_term
+from ae_jax.objectives.terms import TERMS, TermInputs
 
 LOG_2PI = math.log(2.0 * math.pi)
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -78,17 +78,20 @@ def output_logvar_of(aux, loss_config):
     2 log(loss.output_stddev)."""
     if "output_logvar" in aux:
         return aux["output_logvar"]
-    return 2.0 * math.log(float(loss_config.get("output_stddev", 0.1)))
+    return 2.0 * math.log(float(loss_config.output_stddev))
 
 
-def importance_log_weights(x_flat, mean, logvar, z, out, likelihood: str, output_logvar=0.0):
-    """log w = log p(x | z) + log N(z; 0, I) - log q(z | x), shape (K, B).
+def importance_log_weights(x_flat, mean, logvar, z, out, likelihood: str, output_logvar=0.0,
+                           with_likelihood: bool = False):
+    """log w = log p(x | z) + log N(z; 0, I) - log q(z | x), shape (K, B); with
+    `with_likelihood`, (log w, log p(x | z)).
 
     x_flat (B, D), mean / logvar (B, L), z (K, B, L), out (K, B, D): decoder outputs of z.
     """
     zeros = jnp.zeros_like(mean)
-    return (log_likelihood(x_flat, out, likelihood, output_logvar)
-            + log_normal(z, zeros, zeros) - log_normal(z, mean, logvar))
+    log_px = log_likelihood(x_flat, out, likelihood, output_logvar)
+    log_w = log_px + log_normal(z, zeros, zeros) - log_normal(z, mean, logvar)
+    return (log_w, log_px) if with_likelihood else log_w
 
 
 def iwae_bound(log_w) -> jax.Array:
@@ -96,36 +99,37 @@ def iwae_bound(log_w) -> jax.Array:
     return jax.nn.logsumexp(log_w, axis=0) - math.log(log_w.shape[0])
 
 
-@register_term("kl")
-def kl(x, logits, aux, params, loss_config) -> PerExample:
+@TERMS.register("kl")
+def kl(t: TermInputs) -> PerExample:
     """KL(q(z|x) || N(0, I)) in closed form from aux["mean"], aux["logvar"] (nats)."""
-    return kl_to_standard_normal(aux["mean"], aux["logvar"])
+    return kl_to_standard_normal(t.aux["mean"], t.aux["logvar"])
 
 
-@register_term("gaussian_nll")
-def gaussian_nll(x, logits, aux, params, loss_config) -> PerExample:
+@TERMS.register("gaussian_nll")
+def gaussian_nll(t: TermInputs) -> PerExample:
     """-log N(x; mu, sigma^2 I) = 1/2 sum_i (log 2 pi sigma^2 + (x_i - mu_i)^2 / sigma^2).
 
     mu = aux["output_mean"] (the model's output activation of the logits); sigma^2 learned
     (model.learn_output_variance) or fixed (loss.output_stddev). Sum over pixels (nats).
     """
-    b = x.shape[0]
-    mu = aux["output_mean"].reshape((b, -1))  # (B, H, W, C) -> (B, D)
-    return -log_likelihood(x.reshape((b, -1)), mu, "gaussian", output_logvar_of(aux, loss_config))
+    b = t.batch_size
+    mu = t.aux["output_mean"].reshape((b, -1))  # (B, H, W, C) -> (B, D)
+    return -log_likelihood(t.x.reshape((b, -1)), mu, "gaussian",
+                           output_logvar_of(t.aux, t.config))
 
 
-@register_term("iwae")
-def iwae(x, logits, aux, params, loss_config) -> PerExample:
+@TERMS.register("iwae")
+def iwae(t: TermInputs) -> PerExample:
     """-L_k(x) with k = loss.iwae_samples draws from q(z | x) (reparameterised, "sample" rng)
     and p(x | z) of loss.likelihood. Replaces reconstruction + KL (reconstruction="none")."""
-    k = int(loss_config.get("iwae_samples", 5))
-    likelihood = loss_config.get("likelihood", "bernoulli")
-    mean, logvar = aux["mean"], aux["logvar"]
-    b = x.shape[0]
-    z = aux["apply"]("sample_posterior", mean, logvar, k)  # (K, B, L)
+    k = int(t.config.iwae_samples)
+    likelihood = t.config.likelihood
+    mean, logvar = t.aux["mean"], t.aux["logvar"]
+    b = t.batch_size
+    z = t.apply("sample_posterior", mean, logvar, k)  # (K, B, L)
     method = "decode" if likelihood == "bernoulli" else "decode_mean"
-    out = aux["apply"](method, z.reshape((k * b, -1)))  # (K, B, L) -> (K*B, L)
+    out = t.apply(method, z.reshape((k * b, -1)))  # (K, B, L) -> (K*B, L)
     out = out.reshape((k, b, -1))  # (K*B, H, W, C) -> (K, B, D)
-    log_w = importance_log_weights(x.reshape((b, -1)), mean, logvar, z, out, likelihood,
-                                   output_logvar_of(aux, loss_config))
+    log_w = importance_log_weights(t.x.reshape((b, -1)), mean, logvar, z, out, likelihood,
+                                   output_logvar_of(t.aux, t.config))
     return -iwae_bound(log_w)

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ae_jax import second_order
+from projects.fonts import second_order
 
 A = jnp.array([[4.0, 1.0, 0.0, 0.0], [1.0, 3.0, 0.5, 0.0], [0.0, 0.5, 2.0, 0.3],
                [0.0, 0.0, 0.3, 1.0]])

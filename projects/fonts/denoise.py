@@ -5,7 +5,7 @@ key (bit-flip: each pixel flipped with probability p). For the noisy input x~ an
 denoised output x_hat = D(E(x~)), against the clean character x:
 
   input wrong pixels     e(x, x~)     (about 35 p per character)
-  output wrong pixels    e(x, x_hat)  (max and mean over copies; `ae_jax.fonts.errors`)
+  output wrong pixels    e(x, x_hat)  (max and mean over copies; `projects.fonts.errors`)
   loss                   the training loss L(x, x_hat) of the config (BCE per pixel)
 
 reported per run (the config's num_runs seeds train vmapped) and as mean ± std over runs.
@@ -23,9 +23,9 @@ import numpy as np
 from ae_jax import viz
 from ae_jax.corruption import bit_flip
 from ae_jax.data import load_dataset, to_float
-from ae_jax.fonts import errors
 from ae_jax.models import build_model
-from ae_jax.objectives import make_objective
+from projects.fonts import errors
+from projects.fonts.engine_api import make_objective, model_params
 
 NOISE_LEVELS = (0.05, 0.1, 0.2)
 
@@ -44,11 +44,12 @@ def evaluate(state, config, workdir: str, copies: int = 4, levels=NOISE_LEVELS) 
     objective = make_objective(config.loss, model.output_activation)
     reconstruct, _, losses, _ = errors.make_run_functions(model, objective)
     x = to_float(jnp.asarray(ds.test))
+    params = model_params(state)
     rows = []
     for p in levels:
         noisy, clean = noisy_copies(x, p, copies)
-        x_hat = np.asarray(reconstruct(state.params, noisy))  # (R, copies * N, H, W, C)
-        bce = np.asarray(losses(state.params, state.loss_weights, noisy, clean))  # (R, M)
+        x_hat = np.asarray(reconstruct(params, noisy))  # (R, copies * N, H, W, C)
+        bce = np.asarray(losses(params, state.loss_weights, noisy, clean))  # (R, M)
         out_err = errors.wrong_pixels(np.asarray(clean), x_hat)  # (R, copies * N)
         in_err = errors.wrong_pixels(np.asarray(clean), np.asarray(noisy))
         row = {"p": p, "copies": copies, "examples": int(len(noisy)),

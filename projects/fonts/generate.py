@@ -21,9 +21,9 @@ import numpy as np
 from ae_jax import viz
 from ae_jax.data import load_dataset, to_float
 from ae_jax.data.fonts import render
-from ae_jax.fonts import errors, plots
 from ae_jax.models import build_model
-from ae_jax.objectives import make_objective
+from projects.fonts import errors, plots
+from projects.fonts.engine_api import make_objective, model_params
 
 PAIRS = (("1:A", "1:B"), ("0:0", "1:O"), ("1:E", "1:F"), ("2:a", "1:A"), ("0:1", "0:7"),
          ("2:o", "0:8"))
@@ -56,11 +56,12 @@ def run(state, config, workdir: str, grid_size: int = 12, steps: int = 9,
     _, encode, _, decode = errors.make_run_functions(model, objective)
     x = to_float(ds.train)
     training = (x.reshape(len(x), -1) >= 0.5)  # (N, 7, 5, 1) -> (N, 35)
-    codes = np.asarray(encode(state.params, jnp.asarray(x)))[0]  # (N, 2) of run 0
+    params = model_params(state)
+    codes = np.asarray(encode(params, jnp.asarray(x)))[0]  # (N, 2) of run 0
     names = [ds.class_names[i] for i in ds.train_labels]
 
     def decoded(z):  # (M, 2) -> binary (M, 35)
-        out = np.asarray(decode(state.params, jnp.asarray(z, jnp.float32)))[0]
+        out = np.asarray(decode(params, jnp.asarray(z, jnp.float32)))[0]
         return out.reshape(len(z), -1) >= 0.5
 
     grid = latent_grid(codes, grid_size)

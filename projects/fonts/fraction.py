@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from ae_jax import sweeps
-from ae_jax.fonts.course import font_evaluator
+from projects.fonts.course import font_evaluator
 
 TRAIN_FRACTIONS = (0.3, 0.5, 0.7)
 

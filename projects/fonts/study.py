@@ -1,9 +1,10 @@
 """The font study of seed 003 (TP5), every part of it from one command:
 
-    python -m ae_jax.fonts_study all --workdir=runs/fonts
+    python -m projects.fonts.study all --workdir=runs/fonts
 
-or one part at a time, `python -m ae_jax.fonts_study <part> --workdir=runs/fonts`, each
-writing into `<workdir>/<part>/` and resuming where it stopped when run again:
+(from the repository root) or one part at a time,
+`python -m projects.fonts.study <part> --workdir=runs/fonts`, each writing into
+`<workdir>/<part>/` and resuming where it stopped when run again:
 
   sweep       the six course architectures x momentum {0, 0.9} x 5 seeds, 150 epochs of
               SGD at learning rate 0.05 (configs/fonts_ae.py); one vmapped program per
@@ -33,8 +34,8 @@ import logging
 import os
 import time
 
-from ae_jax.experiment import quiet_libraries, train_and_evaluate
 from ae_jax.sweeps import stacked
+from projects.fonts.engine_api import quiet_libraries, train_and_evaluate
 
 PARTS = ("sweep", "optimizers", "fraction", "generate", "denoise")
 
@@ -45,8 +46,9 @@ def _configs():
     return fonts_ae.get_config(), fonts_ae_long.get_config(), fonts_denoising.get_config()
 
 
-def _architectures(text: str | None):
-    from ae_jax.fonts.course import ARCHITECTURES
+def parse_architectures(text: str | None):
+    """--architectures "none,25-17" -> ((), (25, 17)); the course's six when empty."""
+    from projects.fonts.course import ARCHITECTURES
 
     if not text:
         return ARCHITECTURES
@@ -62,29 +64,29 @@ def run_part(part: str, workdir: str, args) -> str:
         if args.epochs:
             config.num_epochs = args.epochs
     if part == "sweep":
-        from ae_jax.fonts import course as study
+        from projects.fonts import course as study
 
         return study.run(course, workdir, args.seeds,
-                         architectures=_architectures(args.architectures))
+                         architectures=parse_architectures(args.architectures))
     if part == "optimizers":
-        from ae_jax.fonts import optimizer_study
+        from projects.fonts import optimizer_study
 
         methods = args.methods.split(",") if args.methods else tuple(
             optimizer_study.DEFAULT_MAXITER)
         maxiter = {m: args.maxiter for m in methods} if args.maxiter else None
         return optimizer_study.compare(course, workdir, methods, maxiter)
     if part == "fraction":
-        from ae_jax.fonts import fraction
+        from projects.fonts import fraction
 
         return fraction.run(long, workdir, args.seeds)
     if part == "generate":
-        from ae_jax.fonts import generate
+        from projects.fonts import generate
 
         state = stacked(train_and_evaluate(long, os.path.join(workdir, "model")))
         result = generate.run(state, long, workdir)
         return "\n".join(f"{k}: {v}" for k, v in result.items()) + "\n"
     if part == "denoise":
-        from ae_jax.fonts import denoise
+        from projects.fonts import denoise
 
         denoising.num_runs = args.seeds
         state = stacked(train_and_evaluate(denoising, os.path.join(workdir, "model")))
@@ -93,7 +95,8 @@ def run_part(part: str, workdir: str, args) -> str:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(prog="python -m projects.fonts.study",
+                                     description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("part", choices=(*PARTS, "all"))
     parser.add_argument("--workdir", required=True)

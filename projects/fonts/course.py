@@ -15,9 +15,9 @@ import numpy as np
 
 from ae_jax import sweeps, viz
 from ae_jax.data import load_dataset, to_float
-from ae_jax.fonts import errors, plots
 from ae_jax.models import build_model
-from ae_jax.objectives import make_objective
+from projects.fonts import errors, plots
+from projects.fonts.engine_api import make_objective, model_params
 
 # Encoder hidden layers of [35, *hidden, 2, *reversed(hidden), 35].
 ARCHITECTURES = ((), (17,), (17, 8), (25, 17), (17, 8, 4), (25, 17, 8, 4))
@@ -34,7 +34,7 @@ def course_axes(seeds: int = 5, momenta=(0.0, 0.9), architectures=ARCHITECTURES)
 
 
 def font_evaluator(state, config, workdir: str) -> dict[str, list[float]]:
-    """Per-run error measures (`ae_jax.fonts.errors`) on the training characters, and on the
+    """Per-run error measures (`projects.fonts.errors`) on the training characters, and on the
     held-out ones when data.test_fraction > 0; the codes go to `<workdir>/codes.npz`.
 
     "train_loss" here is the loss of the final parameters over every training character (it
@@ -49,7 +49,7 @@ def font_evaluator(state, config, workdir: str) -> dict[str, list[float]]:
         out.update(errors.per_run_errors(state, model, objective, ds.test,
                                          ds.extra["test_font"], "test_"))
     _, encode, _, _ = errors.make_run_functions(model, objective)
-    codes = np.asarray(encode(state.params, to_float(ds.train)))  # (R, N, K)
+    codes = np.asarray(encode(model_params(state), to_float(ds.train)))  # (R, N, K)
     names = np.array([ds.class_names[i] for i in ds.train_labels])
     np.savez(os.path.join(workdir, "codes.npz"), codes=codes, names=names,
              fonts=ds.extra["train_font"])

@@ -1,4 +1,5 @@
-"""Compiled training: the step, the epoch (loop shape chosen by measurement), evaluation.
+"""Compiled loops over on-device data: a training epoch (loop shape chosen by measurement)
+and masked per-example sums over a dataset (evaluation).
 
 Data lives on the device as uint8 and is scaled inside the step. The permutation of each
 epoch is `fold_in(key, epoch)` of the "shuffle" stream and the noise/sample keys are
@@ -13,7 +14,8 @@ Loop shapes (`config.loop`), one function for all:
            Re-measured with the conv_ops layers (`python benchmarks/conv_step.py`, 32-32
            denoising step, batch 128): 80 ms at top level, 924 ms per step inside an 8-step
            scan, so "steps" stays the CPU default for convolutions.
-  "auto"   "steps" for convolutional models on CPU, "scan" otherwise.
+  "auto"   "steps" on CPU for families whose networks declare `uses_convolutions`
+           (ae_jax/models/abilities.py), "scan" otherwise.
 """
 
 from __future__ import annotations
@@ -28,35 +30,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from ae_jax import rng
-from ae_jax.forward import forward, unflatten
 from ae_jax.parallel import check_divisible, replicate, replicated, shard_batch
 
 Metrics = dict[str, jax.Array]
-
-
-def make_train_step(objective, example_shape, corrupt: Callable | None = None):
-    """`train_step(state, flat_batch) -> (state, metrics)` for one (B, D) batch.
-
-    `corrupt(key, x) -> x_noisy` (denoising) is applied to the input; the target stays clean.
-    """
-
-    def train_step(state, batch):
-        x = unflatten(batch, example_shape)
-        noise_key = rng.stream_at(state.key, "noise", state.step)
-        inputs = corrupt(noise_key, x) if corrupt is not None else x
-        sample_key = rng.stream_at(state.key, "sample", state.step)
-
-        def loss_fn(params):
-            logits, aux = forward(state.apply_fn, params, inputs, {"sample": sample_key})
-            weights = objective.weights_at(state.loss_weights, state.step)
-            total, parts = objective(x, logits, aux, params, weights)
-            return jnp.mean(total), parts
-
-        (loss, parts), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-        metrics = {"loss": loss, **{k: jnp.mean(v) for k, v in parts.items()}}
-        return state.apply_gradients(grads=grads), metrics
-
-    return train_step
 
 
 def epoch_indices(key, epoch, num_examples: int, batch_size: int) -> jax.Array:
@@ -232,57 +208,61 @@ class EpochRunner:
         return state, jax.tree_util.tree_map(lambda s: s / self.steps, sums)
 
 
-def choose_loop(loop: str, model_family: str, backend: str | None = None) -> str:
+def choose_loop(loop: str, prefers_steps_on_cpu: bool, backend: str | None = None) -> str:
     """Resolve "auto": see the module docstring for the measurements behind it."""
+    if loop not in ("auto", "scan", "steps"):
+        raise ValueError(f"unknown loop {loop!r} (loop): use auto, scan or steps")
     if loop != "auto":
         return loop
     backend = backend or jax.default_backend()
-    return "steps" if (model_family == "conv" and backend == "cpu") else "scan"
+    return "steps" if (prefers_steps_on_cpu and backend == "cpu") else "scan"
 
 
-def make_eval_fn(objective, example_shape, batch_size: int, corrupt: Callable | None = None,
-                 runs: bool = False, mesh=None, stream_batches: int = 64):
-    """`evaluate(state, flat_data) -> metrics`: means over every example of (N, D) `data`
-    (of shape (R,) per metric with `runs=True`).
+def padded_batches(data: jax.Array, batch_size: int) -> tuple[jax.Array, jax.Array]:
+    """(batches (S, B, ...), mask (S, B)) covering the N rows of `data` with S = ceil(N / B).
 
-    The data are padded to a whole number of batches and the padding is masked out, so the
-    last partial batch counts exactly once per example. Randomness (VAE sampling, corruption)
-    comes from the run's fixed "eval" stream indexed by batch, so evaluations are repeatable.
-    A device array is evaluated in one compiled call; a host numpy array (streaming path) in
+    The last batch is filled by repeating rows from the start (wrap-around), not zeros, so a
+    network that normalises by batch statistics sees real rows only; the mask (1 real, 0
+    padding) lets every sum count each example exactly once.
+    """
+    n = data.shape[0]
+    steps = -(-n // batch_size)
+    rows = jnp.arange(steps * batch_size) % n
+    batches = data[rows].reshape(steps, batch_size, *data.shape[1:])  # (S*B, ...) -> (S, B, ...)
+    mask = (jnp.arange(steps * batch_size) < n).reshape(steps, batch_size)
+    return batches, mask.astype(jnp.float32)
+
+
+def masked_sum(values: jax.Array, mask: jax.Array) -> jax.Array:
+    """Sum over the batch axis (0) of per-example values (B, ...), padding masked out."""
+    return jnp.sum(values * mask.reshape(mask.shape + (1,) * (values.ndim - 1)), axis=0)
+
+
+def make_evaluator(per_example: Callable, batch_size: int, runs: bool = False, mesh=None,
+                   stream_batches: int = 64):
+    """`evaluate(state, flat_data) -> means`: the mean over the N examples of (N, D) `data`
+    of every per-example value `per_example(state, batch, key, mask)` returns (a dict of
+    (B, ...) arrays; shape (R, ...) per value with `runs=True`).
+
+    Batch i gets the key `stream_at(state.key, "eval", i)`, so evaluations repeat exactly.
+    A device array is evaluated in one compiled scan; a host numpy array (streaming path) in
     groups of `stream_batches` batches sent to the device one after another.
     """
     if mesh is not None:
         check_divisible(mesh, eval_batch_size=batch_size)
 
-    def per_example(state, batch, key, mask):
-        x = unflatten(batch, example_shape)
-        inputs = corrupt(rng.stream(key, "noise"), x) if corrupt is not None else x
-        logits, aux = forward(state.apply_fn, state.params, inputs,
-                              {"sample": rng.stream(key, "sample")})
-        aux = {**aux, "mask": mask}  # (B,) 1 for real examples, 0 for padding
-        weights = objective.weights_at(state.loss_weights, state.step)
-        total, parts = objective(x, logits, aux, state.params, weights)
-        return {"loss": total, **parts}
-
     def sums(state, data, first_batch):
-        """Per-metric sums over the examples of `data`, its batch i using eval key
-        first_batch + i."""
-        n = data.shape[0]
-        steps = -(-n // batch_size)
-        pad = steps * batch_size - n
-        padded = jnp.concatenate([data, jnp.zeros((pad, *data.shape[1:]), data.dtype)])
-        batches = padded.reshape(steps, batch_size, *data.shape[1:])  # (N',...) -> (S, B, ...)
-        mask = (jnp.arange(steps * batch_size) < n).reshape(steps, batch_size)
+        batches, mask = padded_batches(data, batch_size)
         keys = jax.vmap(lambda i: rng.stream_at(state.key, "eval", i))(
-            first_batch + jnp.arange(steps))
+            first_batch + jnp.arange(batches.shape[0]))
 
-        def body(sums, inp):
+        def body(acc, inp):
             batch, m, key = inp
             values = per_example(state, shard_batch(batch, mesh), key, m)
-            return jax.tree_util.tree_map(lambda s, v: s + jnp.sum(v * m), sums, values), None
+            return jax.tree_util.tree_map(lambda s, v: s + masked_sum(v, m), acc, values), None
 
         shapes = jax.eval_shape(per_example, state, batches[0], keys[0], mask[0])
-        zeros = jax.tree_util.tree_map(lambda s: jnp.zeros((), jnp.float32), shapes)
+        zeros = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape[1:], jnp.float32), shapes)
         return jax.lax.scan(body, zeros, (batches, mask, keys))[0]
 
     sums = jax.jit(jax.vmap(sums, in_axes=(0, None, None)) if runs else sums)

@@ -1,4 +1,4 @@
-"""The epoch loop every trainer shares (autoencoders, GANs): train an epoch, check that the
+"""The epoch loop of the trainer: train an epoch, check that the
 loss is finite, evaluate, checkpoint, log, and optionally profile.
 
 A trainer builds its state, `EpochRunner`, evaluation function and workdir writers, then

@@ -19,8 +19,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from ae_jax.data import to_float
-from ae_jax.forward import forward
 from ae_jax.models.activations import get_activation
+from projects.fonts.engine_api import example_losses, model_params
 
 
 def wrong_pixels(x, x_hat, threshold: float = 0.5) -> np.ndarray:
@@ -63,8 +63,7 @@ def make_run_functions(model, objective):
         return model.apply({"params": params}, x, method="encode").reshape(len(x), -1)
 
     def losses(params, weights, inputs, targets):
-        logits, aux = forward(model.apply, params, inputs, {})
-        return objective(targets, logits, aux, params, weights)[0]
+        return example_losses(model, objective, params, weights, inputs, targets)
 
     def decode(params, z):
         return act(model.apply({"params": params}, z, method="decode"))
@@ -80,8 +79,9 @@ def per_run_errors(state, model, objective, x, fonts: np.ndarray | None = None,
     wrong pixel, and with `fonts` (N,) the mean loss and wrong pixels of each font."""
     reconstruct, _, losses, _ = make_run_functions(model, objective)
     xf = to_float(jnp.asarray(x))
-    x_hat = np.asarray(reconstruct(state.params, xf))
-    loss = np.asarray(losses(state.params, state.loss_weights, xf, xf))  # (R, N)
+    params = model_params(state)
+    x_hat = np.asarray(reconstruct(params, xf))
+    loss = np.asarray(losses(params, state.loss_weights, xf, xf))  # (R, N)
     errors = wrong_pixels(np.asarray(xf), x_hat)  # (R, N)
     out: dict[str, list[float]] = {f"{prefix}loss": loss.mean(1).tolist()}
     for r in range(len(errors)):

@@ -15,12 +15,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import ClassVar
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from ae_jax.models.build import module_from_config
 from ae_jax.models.mlp import MLPAutoencoder
+from ae_jax.registry import Registry
+
+# name -> fn(model_config, example_shape) -> (generator, discriminator, generator input
+# shape, discriminator input shape)
+GAN_MODELS: Registry = Registry("GAN model", field="model.name")  # family "gan"
+AAE_MODELS: Registry = Registry("adversarial autoencoder model", field="model.name")  # "aae"
 
 # Radford et al. (2016): "All weights were initialized from a zero-centered Normal
 # distribution with standard deviation 0.02"; leaky ReLU slope 0.2 in the discriminator.
@@ -88,6 +96,8 @@ class DCGANGenerator(nn.Module):
     replaces them); weights from N(0, 0.02^2) as in the paper.
     """
 
+    uses_convolutions: ClassVar[bool] = True
+
     output_shape: Sequence[int]
     features: Sequence[int] = (128, 64)
     kernel_size: int = 4
@@ -125,6 +135,8 @@ class DCGANDiscriminator(nn.Module):
           -> flatten -> Dense 1                                            (B,) logits
     """
 
+    uses_convolutions: ClassVar[bool] = True
+
     features: Sequence[int] = (64, 128)
     kernel_size: int = 4
     leaky_slope: float = 0.2
@@ -149,38 +161,41 @@ class DCGANDiscriminator(nn.Module):
         return nn.Dense(1, kernel_init=DCGAN_INIT, name="output")(h)[:, 0]  # (B,)
 
 
-def build_networks(cfg, example_shape) -> tuple[nn.Module, nn.Module, tuple, tuple]:
-    """(generator, discriminator, generator input shape, discriminator input shape) for
-    `config.model`. Names:
-
-      mlp_gan  MLPGenerator / MLPDiscriminator on images
-      dcgan    DCGANGenerator / DCGANDiscriminator on images
-      aae      the "generator" is a dense autoencoder (its encoder is the generator of codes,
-               its decoder maps prior samples to images); the discriminator is an MLP on codes
-    """
-    name, k = cfg.name, cfg.latent_dim
+@GAN_MODELS.register("mlp_gan")
+def build_mlp_gan(cfg, example_shape):
+    """MLPGenerator / MLPDiscriminator on images (model.generator_* / discriminator_*)."""
     shape = tuple(example_shape)
-    slope = cfg.get("leaky_slope", 0.2)
-    momentum = cfg.get("bn_momentum", 0.9)
-    if name == "mlp_gan":
-        gen = MLPGenerator(shape, tuple(cfg.generator_hidden_sizes),
-                           cfg.get("generator_batch_norm", True), slope, momentum)
-        disc = MLPDiscriminator(tuple(cfg.discriminator_hidden_sizes), slope)
-        return gen, disc, (k,), shape
-    if name == "dcgan":
-        kernel = cfg.get("kernel_size", 4)
-        gen = DCGANGenerator(shape, tuple(cfg.generator_features), kernel, momentum)
-        disc = DCGANDiscriminator(tuple(cfg.discriminator_features), kernel, slope,
-                                  cfg.get("discriminator_batch_norm", True), momentum)
-        return gen, disc, (k,), shape
-    if name == "aae":
-        ae = MLPAutoencoder(output_shape=shape, latent_dim=k,
-                            hidden_sizes=tuple(cfg.hidden_sizes),
-                            activation=cfg.get("activation", "relu"),
+    gen = module_from_config(MLPGenerator, cfg, prefix="generator_", output_shape=shape)
+    disc = module_from_config(MLPDiscriminator, cfg, prefix="discriminator_", center=True)
+    return gen, disc, (cfg.latent_dim,), shape
+
+
+@GAN_MODELS.register("dcgan")
+def build_dcgan(cfg, example_shape):
+    """DCGANGenerator / DCGANDiscriminator on images (model.generator_features, ...)."""
+    shape = tuple(example_shape)
+    gen = module_from_config(DCGANGenerator, cfg, prefix="generator_", output_shape=shape)
+    disc = module_from_config(DCGANDiscriminator, cfg, prefix="discriminator_")
+    return gen, disc, (cfg.latent_dim,), shape
+
+
+@AAE_MODELS.register("aae")
+def build_aae(cfg, example_shape):
+    """A dense autoencoder with a linear code (its encoder generates codes, its decoder maps
+    prior samples to images) and an MLP discriminator on codes."""
+    shape = tuple(example_shape)
+    ae = module_from_config(MLPAutoencoder, cfg, output_shape=shape,
                             latent_activation="linear", output_activation="sigmoid")
-        disc = MLPDiscriminator(tuple(cfg.discriminator_hidden_sizes), slope, center=False)
-        return ae, disc, shape, (k,)
-    raise ValueError(f"unknown GAN model {name!r}; known: aae, dcgan, mlp_gan")
+    disc = module_from_config(MLPDiscriminator, cfg, prefix="discriminator_", center=False)
+    return ae, disc, shape, (cfg.latent_dim,)
+
+
+def build_networks(cfg, example_shape, models: Registry = GAN_MODELS):
+    """(generator, discriminator, generator input shape, discriminator input shape) for
+    `config.model`, from `models`: GAN_MODELS (mlp_gan, dcgan: networks on images) or
+    AAE_MODELS (aae: the "generator" is a dense autoencoder, whose encoder generates codes
+    and whose decoder maps prior samples to images; the discriminator is an MLP on codes)."""
+    return models.get(cfg.name)(cfg, example_shape)
 
 
 def images_from_logits(logits: jax.Array) -> jax.Array:

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from ae_jax import sweeps
-from ae_jax.experiment import train_and_evaluate
-from ae_jax.fonts import course, denoise, errors, fraction, generate, optimizer_study
-from ae_jax.fonts_study import _architectures
 from configs import fonts_ae
+from projects.fonts import course, denoise, errors, fraction, generate, optimizer_study
+from projects.fonts.engine_api import train_and_evaluate
+from projects.fonts.study import parse_architectures
 
 
 def tiny(**overrides):
@@ -58,7 +58,7 @@ def test_latent_grid_covers_the_codes():
 
 
 def test_architecture_flags_and_labels():
-    assert _architectures("none,25-17") == ((), (25, 17))
+    assert parse_architectures("none,25-17") == ((), (25, 17))
     assert course.arch_label((25, 17)) == "[35, 25, 17, 2, 17, 25, 35]"
     assert course.arch_label(()) == "[35, 2, 35]"
     assert len(course.course_axes()["model.hidden_sizes"]) == 6

@@ -1,5 +1,5 @@
 """Optimizers compared on the font AE: full-batch second-order, derivative-free and first-order
-methods of `ae_jax.second_order`, from the same initial parameters, on the same data.
+methods of `projects.fonts.second_order`, from the same initial parameters, on the same data.
 
 Writes `<workdir>/optimizers.json`, `optimizers.md` (final loss, wrong pixels, iterations,
 evaluations, wall time per method) and `optimizers.png` (loss per iteration).
@@ -14,15 +14,17 @@ import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
-import optax
 
-from ae_jax import second_order, viz
+from ae_jax import viz
 from ae_jax.data import load_dataset, to_float
-from ae_jax.fonts import errors
-from ae_jax.forward import forward
 from ae_jax.models import build_model
-from ae_jax.objectives import initial_weights, make_objective
-from ae_jax.train_state import create_train_state
+from projects.fonts import errors, second_order
+from projects.fonts.engine_api import (
+    example_losses,
+    initial_params,
+    initial_weights,
+    make_objective,
+)
 
 # Iterations per method: the course ran Powell for 20; the O(P^3) BFGS implementations get
 # fewer (3.6 s an iteration at P = 2,789 on a loaded 2-core CPU), first-order methods more.
@@ -36,14 +38,12 @@ def font_problem(config):
     ds = load_dataset(config.data)
     model = build_model(config.model, ds.example_shape)
     objective = make_objective(config.loss, model.output_activation)
-    params = create_train_state(model, optax.identity(), ds.example_shape, config.seed,
-                                {}).params
+    params = initial_params(config, ds.example_shape, config.seed)
     weights = initial_weights(config.loss)
     x = to_float(jnp.asarray(ds.train))  # (N, 7, 5, 1); 13 KB, so a constant of the jit
 
     def loss(params):
-        logits, aux = forward(model.apply, params, x, {})
-        return jnp.mean(objective(x, logits, aux, params, weights)[0])
+        return jnp.mean(example_losses(model, objective, params, weights, x, x))
 
     return second_order.flat_problem(loss, params), model, objective, x
 

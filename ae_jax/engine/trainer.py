@@ -1,0 +1,128 @@
+"""`train_and_evaluate(config, workdir)`: the one trainer behind `train.py`, for every model
+family (ae_jax/families).
+
+Writes into the workdir: config.json, summary.txt, metrics.jsonl, tensorboard/, checkpoints/
+and plots/. Rerunning the same command resumes from the newest checkpoint; a larger
+num_epochs continues training; num_epochs=0 only builds the model and writes the summary.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+from ae_jax import checkpoints
+from ae_jax.data import load_dataset
+from ae_jax.engine.epoch_loop import run_epochs
+from ae_jax.engine.plots import write_plots
+from ae_jax.engine.workdir import (
+    check_workdir_config,
+    place_data,
+    run_subsets,
+    write_workdir_files,
+)
+from ae_jax.families import build_family
+from ae_jax.loops import EpochRunner, choose_loop, make_evaluator
+from ae_jax.metric_writers import MetricWriter
+from ae_jax.optimizers import with_hyperparams_of
+from ae_jax.parallel import initialize_distributed, make_mesh, replicate
+from ae_jax.runs import apply_run_hparams, initial_state
+
+
+def quiet_libraries() -> None:
+    """Keep Orbax's per-save INFO lines out of the log (warnings and errors still show)."""
+
+    def keep(record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or "orbax" not in record.pathname
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(keep)
+
+
+def resumed(restored, fresh):
+    """The restored state with what the command may change on resume taken from the fresh
+    one: the optimizers' injected hyperparameters (learning rates) and the loss weights."""
+    nets = {name: net.replace(opt_state=with_hyperparams_of(net.opt_state,
+                                                            fresh.nets[name].opt_state))
+            for name, net in restored.nets.items()}
+    return restored.replace(nets=nets, loss_weights=fresh.loss_weights)
+
+
+def _initial_state(config, family, run_hparams: dict, mesh, workdir: str):
+    """(epoch, state): the newest checkpoint's, or a fresh one; replicated on the mesh."""
+    state = initial_state(family, config.num_runs, config.seed, run_hparams.get("seed"))
+    state = replicate(apply_run_hparams(state, run_hparams, family.optimizer_fields), mesh)
+    mngr = checkpoints.manager(workdir, config.keep_checkpoints)
+    start_epoch, restored = checkpoints.restore_latest(mngr, state)
+    return mngr, start_epoch, resumed(restored, state)
+
+
+def _runner_and_evaluator(config, family, num_train: int, run_indices, mesh, loop: str):
+    runs = config.num_runs > 1
+    runner = EpochRunner(family.train_step, num_train, config.batch_size, loop,
+                         config.steps_per_call, runs, run_indices, mesh, config.stream_batches)
+    means = make_evaluator(family.eval_step, config.eval_batch_size, runs, mesh,
+                           config.stream_batches)
+    return runner, lambda state, data: family.finalize(means(state, data))
+
+
+def train_and_evaluate(config, workdir: str, run_hparams: dict | None = None):
+    """Train `config` in `workdir` (resuming if it holds checkpoints); returns the state
+    (None for num_epochs=0).
+
+    `run_hparams` gives the `num_runs` vmapped runs their own values, field -> one value per
+    run: "seed", "optimizer.<hyperparameter>", "loss.terms.<term>" (`ae_jax.runs`); resumed
+    runs keep them, as the command's config wins over the checkpoint for these scalars.
+    """
+    run_hparams = run_hparams or {}
+    initialize_distributed(config.distributed)
+    os.makedirs(workdir, exist_ok=True)
+    config_dict = json.loads(config.to_json_best_effort())
+    check_workdir_config(config_dict, workdir)
+
+    dataset = load_dataset(config.data)
+    run_indices = run_subsets(config, dataset)  # None, or each run's own training rows
+    num_train = len(dataset.train) if run_indices is None else run_indices.shape[-1]
+    steps_per_epoch = num_train // config.batch_size
+    family = build_family(config, dataset.example_shape, steps_per_epoch)
+    summary = family.summary()
+    write_workdir_files(workdir, config_dict, f"data: {dataset.describe()}\n\n{summary}")
+    logging.info("model:\n%s", summary)
+    if config.num_epochs == 0:
+        return None
+
+    mesh = make_mesh(config.num_devices)
+    mngr, start_epoch, state = _initial_state(config, family, run_hparams, mesh, workdir)
+    writer = MetricWriter(workdir, config.tensorboard)
+    writer.truncate(start_epoch)
+    loop = choose_loop(config.loop, family.prefers_steps_on_cpu())
+    train_data, test_data, placement = place_data(dataset, config.data.placement, mesh)
+    runner, evaluate = _runner_and_evaluator(config, family, num_train, run_indices, mesh,
+                                             loop)
+
+    def after_epoch(state, epoch):
+        if config.plot_every_epochs and epoch % config.plot_every_epochs == 0:
+            write_plots(workdir, family, state, dataset, config, epoch, final=False)
+
+    logging.info("training epochs %d..%d, %d steps of %d, loop %r, data on %s, %d device(s)",
+                 start_epoch + 1, config.num_epochs, steps_per_epoch, config.batch_size, loop,
+                 placement, mesh.devices.size)
+    state, last_epoch = run_epochs(
+        state, runner, train_data, lambda s: evaluate(s, test_data), start_epoch=start_epoch,
+        num_epochs=config.num_epochs, mngr=mngr, writer=writer, config_dict=config_dict,
+        workdir=workdir, checkpoint_every=config.checkpoint_every_epochs,
+        progress_bar=config.progress_bar, profile=config.profile,
+        postfix=lambda train, test: progress_fields(family, train, test),
+        after_epoch=after_epoch)
+    write_plots(workdir, family, state, dataset, config, last_epoch, final=True)
+    return state
+
+
+def progress_fields(family, train: dict, test: dict) -> dict:
+    """The progress bar's fields: the family's train metrics (means over runs) and the test
+    loss where there is one."""
+    fields = {k: f"{train[k]:.4f}" for k in family.progress_keys if k in train}
+    if "loss" in test:
+        fields["test_loss"] = f"{test['loss']:.4f}"
+    return fields

@@ -1,0 +1,163 @@
+"""The autoencoder family: every model with one network trained by an objective,
+loss(x) = L(x, x_hat) + sum_i w_i term_i(x) (ae_jax/objectives): dense, deep, conv,
+denoising, sparse, contractive, tied, linear AEs, PCA, VAEs and what the zoo adds.
+
+One step, with the run's named streams at the step (ae_jax/rng.py):
+
+    inputs = corrupt(noise key, x)           the target stays the clean x (denoising)
+    logits, aux = model(inputs)               "sample" key for the reparameterisation
+    loss = mean_b [L(x_b, logits_b) + sum_i w_i term_i(t_b)]   one term key per term
+
+Mutable collections of the model (batch statistics, an EMA codebook) are updated by the
+training forward pass and kept in the state; evaluation reads them.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from ae_jax import rng
+from ae_jax.corruption import make_corruption
+from ae_jax.families import FAMILIES
+from ae_jax.families.base import RECONSTRUCT, SAMPLE, SCORE, Family
+from ae_jax.forward import unflatten
+from ae_jax.models import build_model
+from ae_jax.models.abilities import DECODE, POSTERIOR, PRIOR, abilities_of, train_kwargs
+from ae_jax.models.activations import get_activation
+from ae_jax.objectives import initial_weights, make_objective, model_term_inputs
+from ae_jax.optimizers import make_optimizer
+from ae_jax.state import Net, State
+
+ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al. (2016): Cov_x(E_q[z_d]) above it is active
+
+
+@FAMILIES.register("autoencoder")
+class Autoencoder(Family):
+    name = "autoencoder"
+    main = "model"
+
+    def __init__(self, config, example_shape, steps_per_epoch: int):
+        super().__init__(config, example_shape, steps_per_epoch)
+        self.model = build_model(config.model, self.example_shape)
+        self.networks = {"model": self.model}
+        self.input_shapes = {"model": self.example_shape}
+        self.optimizer_fields = {"model": "optimizer"}
+        self.objective = make_objective(config.loss, self.model.output_activation,
+                                        steps_per_epoch)
+        self.corrupt = make_corruption(config.corruption)
+        self.tx = make_optimizer(config.optimizer, steps_per_epoch, max(1, config.num_epochs))
+        self._activation = get_activation(self.model.output_activation)
+
+    # -- state and steps -------------------------------------------------------------------
+    def init(self, seed) -> State:
+        """Parameters from fold_in(PRNGKey(seed), "init"), the loss weights as arrays."""
+        key = jax.random.PRNGKey(seed)
+        x = jnp.zeros((1, *self.example_shape), jnp.float32)
+        variables = self.model.init(
+            {"params": rng.stream(key, "init"), "sample": rng.stream(key, "sample")}, x)
+        return State.create(key, {"model": Net.create(self.model, self.tx, variables)},
+                            initial_weights(self.config.loss))
+
+    def term_inputs(self, net: Net, params, x, inputs, keys: dict, mask, train: bool):
+        """(TermInputs of the batch: the model applied to `inputs` with `params`, the
+        clean target `x`; updated mutable collections or None)."""
+        mutable = list(net.collections) if train else ()
+        return model_term_inputs(net.apply_fn, net.variables(params), x, inputs,
+                                 {"sample": keys["sample"]}, mutable,
+                                 train_kwargs(self.model, train), key=keys["terms"],
+                                 mask=mask)
+
+    def _inputs(self, key, x):
+        return self.corrupt(key, x) if self.corrupt is not None else x
+
+    def train_step(self, state: State, batch):
+        x = unflatten(batch, self.example_shape)
+        keys = {name: rng.stream_at(state.key, name, state.step)
+                for name in ("noise", "sample", "terms")}
+        inputs = self._inputs(keys["noise"], x)
+        net = state.nets["model"]
+        weights = self.objective.weights_at(state.loss_weights, state.step)
+
+        def loss_fn(params):
+            t, updates = self.term_inputs(net, params, x, inputs, keys, None, train=True)
+            total, parts = self.objective(t, weights)
+            return jnp.mean(total), (parts, updates)
+
+        (loss, (parts, updates)), grads = jax.value_and_grad(loss_fn, has_aux=True)(net.params)
+        metrics = {"loss": loss, **{k: jnp.mean(v) for k, v in parts.items()}}
+        net = net.apply_gradients(grads, updates)
+        return state.replace(step=state.step + 1, nets={"model": net}), metrics
+
+    def _per_example(self, state: State, x, key, mask, corrupt: bool = True):
+        keys = {name: rng.stream(key, name) for name in ("noise", "sample", "terms")}
+        net = state.nets["model"]
+        inputs = self._inputs(keys["noise"], x) if corrupt else x
+        t, _ = self.term_inputs(net, net.params, x, inputs, keys, mask, train=False)
+        weights = self.objective.weights_at(state.loss_weights, state.step)
+        total, parts = self.objective(t, weights)
+        return t, total, parts
+
+    def eval_step(self, state: State, batch, key, mask) -> dict:
+        x = unflatten(batch, self.example_shape)
+        t, total, parts = self._per_example(state, x, key, mask)
+        out = {"loss": total, **parts}
+        if POSTERIOR in self.abilities():  # for the active units of the test split
+            mean = t.apply("posterior", x)[0]  # (B, L)
+            out.update(_mean=mean, _mean_sq=jnp.square(mean))
+        return out
+
+    def finalize(self, means) -> dict:
+        """Drops the intermediates; with a posterior adds `active_units`, the dimensions d
+        with Var_x(E_q[z_d]) = E[m_d^2] - E[m_d]^2 above 0.01 on the test split."""
+        out = super().finalize(means)
+        if "_mean" in means:
+            var = means["_mean_sq"] - jnp.square(means["_mean"])  # (..., L)
+            out["active_units"] = jnp.sum(var > ACTIVE_UNIT_THRESHOLD, axis=-1).astype(
+                jnp.float32)
+        return out
+
+    # -- abilities ---------------------------------------------------------------------
+    def abilities(self) -> frozenset[str]:
+        own = abilities_of(self.model)
+        extra = {RECONSTRUCT, SCORE} | ({SAMPLE} if {PRIOR, DECODE} <= own else set())
+        return own | extra
+
+    def call(self, state: State, method, *args, key=None):
+        """The model's `method` (None: __call__) with the state's variables."""
+        net = state.nets["model"]
+        rngs = None if key is None else {"sample": key}
+        return net.apply_fn(net.variables(), *args, method=method, rngs=rngs)
+
+    def encode(self, state: State, x):
+        return self.call(state, "encode", x)
+
+    def decode(self, state: State, z):
+        """Outputs in the data's range: output_activation(decode(z))."""
+        return self._activation(self.call(state, "decode", z))
+
+    def decode_logits(self, state: State, z):
+        return self.call(state, "decode", z)
+
+    def posterior(self, state: State, x):
+        return self.call(state, "posterior", x)
+
+    def reconstruct(self, state: State, x, key):
+        logits, _ = self.call(state, None, x, key=key)
+        return self._activation(logits)
+
+    def score(self, state: State, x, key):
+        """The training objective of each example given as it is (no corruption: an anomaly
+        score), (B,)."""
+        return self._per_example(state, x, key, None, corrupt=False)[1]
+
+    def sample_codes(self, state: State, key, n: int):
+        return self.call(state, "sample_prior", key, n)
+
+    def example_rows(self, state: State, x, key) -> dict:
+        """Rows of the reconstruction figure: inputs, corrupted inputs, reconstructions."""
+        rows = {"input": x}
+        if self.corrupt is not None:
+            x = rows["corrupted input"] = self.corrupt(key, x)
+        rows["reconstruction"] = self.reconstruct(state, x, key)
+        return rows

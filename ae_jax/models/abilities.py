@@ -1,0 +1,54 @@
+"""What a model can do, declared by the model and read by the engine and the tasks.
+
+A module class lists its abilities in a class attribute, and says whether it computes with
+convolutions (XLA:CPU runs convolution gradients inside a while loop 8-11x slower than at
+top level, so the engine then prefers one compiled call per step on CPU)::
+
+    class VAE(nn.Module):
+        ABILITIES: ClassVar[frozenset[str]] = frozenset({ENCODE, DECODE, POSTERIOR, PRIOR})
+
+        @property
+        def uses_convolutions(self) -> bool:
+            return bool(self.encoder_layers or self.decoder_layers)
+
+Nothing is guessed from a model's name or from `hasattr`.
+"""
+
+from __future__ import annotations
+
+ENCODE = "encode"        # encode(x) -> code (B, ...)
+DECODE = "decode"        # decode(z) -> output logits (B, H, W, C)
+POSTERIOR = "posterior"  # posterior(x) -> (mean, logvar) of a Gaussian q(z | x);
+                         # sample_posterior(mean, logvar, k) with the "sample" rng
+PRIOR = "prior"          # sample_prior(key, n) -> z (n, K): a prior to generate from (a
+                         # fixed N(0, I) or a learned one)
+
+KNOWN = (ENCODE, DECODE, POSTERIOR, PRIOR)
+
+
+class MissingAbilityError(ValueError):
+    """A task or option asked a model for something it does not declare."""
+
+
+def abilities_of(module) -> frozenset[str]:
+    """The abilities a module declares (none if it declares nothing)."""
+    return frozenset(getattr(type(module), "ABILITIES", frozenset()))
+
+
+def uses_convolutions(module) -> bool:
+    return bool(getattr(module, "uses_convolutions", False))
+
+
+def require(module, ability: str, who: str) -> None:
+    """Raise MissingAbilityError (one line) unless `module` declares `ability`."""
+    have = abilities_of(module)
+    if ability not in have:
+        raise MissingAbilityError(
+            f"{who} needs a model that declares the ability {ability!r}; "
+            f"{type(module).__name__} declares: {', '.join(sorted(have)) or 'none'}")
+
+
+def train_kwargs(module, train: bool) -> dict:
+    """`{"train": train}` for a module that declares `HAS_TRAIN_MODE = True` (batch norm,
+    dropout: its __call__ takes `train`), else {}."""
+    return {"train": train} if getattr(type(module), "HAS_TRAIN_MODE", False) else {}
