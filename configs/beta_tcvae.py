@@ -11,7 +11,11 @@ Flax's default initialisation (not a Keras reproduction).
     python evaluate.py --workdir=runs/beta_tcvae --task=nll --option=num_examples=1000
 
 The test metrics report `total_correlation` (nats, the batch estimate over test batches of
-`eval_batch_size`) beside `bce` and `kl`.
+`eval_batch_size`) beside `bce` and `kl`. Measured (Fashion-MNIST, 20 epochs, 59 s for the
+whole command on the 2-core CPU): test BCE 245.83 + KL 6.52 = negative ELBO 252.35 nats per
+image, TC 0.75 nats, 7 of 10 active units. `--task=nll --option=num_examples=1000` (k = 5,000
+on the first 1,000 test images): -L_5000 = 244.20 nats (+- 2.38, the standard error over the
+images; an upper bound on -log p(x)) against a negative ELBO of 251.78 on the same images.
 """
 
 from configs import vae_dense_2d

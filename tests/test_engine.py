@@ -110,3 +110,13 @@ def test_a_task_asked_of_a_model_without_the_ability_names_it(tmp_path):
     with pytest.raises(ValueError, match="needs a model that can 'posterior'") as err:
         run.posterior(run.dataset.test[:2])
     assert "\n" not in str(err.value)
+
+
+def test_a_gan_streams_host_batches_like_its_on_device_epoch(tmp_path):
+    """Streaming (data.placement=host) was refused for GANs before the one engine."""
+    device = train_and_evaluate(gan_config(**{"data.placement": "device"}),
+                                str(tmp_path / "device"))
+    host = train_and_evaluate(gan_config(**{"data.placement": "host", "stream_batches": 4}),
+                              str(tmp_path / "host"))
+    for a, b in zip(_leaves(device), _leaves(host), strict=True):
+        assert np.array_equal(a, b)
