@@ -61,3 +61,23 @@ def test_bce_gradient_is_sigmoid_minus_target():
     z, y = jnp.array([0.3, -1.2]), jnp.array([1.0, 0.25])
     grad = jax.grad(lambda z: jnp.sum(bce_with_logits(z, y)))(z)
     np.testing.assert_allclose(grad, jax.nn.sigmoid(z) - y, rtol=1e-6)
+
+
+@pytest.mark.parametrize("z", [0.0, 1e-30, -1e-30, 1.0, -1.0, 100.0, -100.0])
+def test_bce_and_softplus_gradients_agree_with_references_at_the_kinks(z):
+    """d bce / dz = s(z) - y and d softplus / dz = s(z), at z = 0 exactly too (where the
+    -|z| form gave -y and 0)."""
+    import optax
+
+    from ae_jax.objectives.adversarial import softplus
+
+    for y in (0.0, 0.3, 1.0):
+        ours = jax.grad(lambda v, y=y: bce_with_logits(v, y))(jnp.float32(z))
+        ref = jax.grad(lambda v, y=y: optax.sigmoid_binary_cross_entropy(v, y))(jnp.float32(z))
+        assert float(ours) == pytest.approx(float(ref), abs=1e-7)
+        assert float(bce_with_logits(jnp.float32(z), y)) == pytest.approx(
+            float(optax.sigmoid_binary_cross_entropy(jnp.float32(z), y)), rel=1e-6, abs=1e-7)
+    assert float(jax.grad(softplus)(jnp.float32(z))) == pytest.approx(
+        float(jax.grad(jax.nn.softplus)(jnp.float32(z))), abs=1e-7)
+    assert float(softplus(jnp.float32(z))) == pytest.approx(
+        float(jax.nn.softplus(jnp.float32(z))), rel=1e-6)

@@ -22,13 +22,18 @@ def bce_with_logits(logits: jax.Array, targets: jax.Array) -> jax.Array:
     """Elementwise binary cross-entropy of sigmoid(logits) against targets in [0, 1].
 
         bce(z, y) = -y log s(z) - (1 - y) log(1 - s(z))
-                  = max(z, 0) - z y + log(1 + exp(-|z|))
+                  = max(z, 0) - z y + log(1 + exp(min(z, -z)))       (min(z, -z) = -|z|)
 
     The second form is exact, stable for any z, and costs one exp and one log1p per pixel
     (`optax.sigmoid_binary_cross_entropy` costs two of each; on the small MLPs here the loss,
     not the matmuls, dominated the step and this form cut the epoch by about 40%).
+
+    Its derivative is s(z) - y everywhere, z = 0 included: there autodiff takes half of each
+    side of a kink, d max(z, 0) = 1/2 and d min(z, -z) = 0, so the sum is 1/2 - y. (With
+    -|z| instead, JAX's d|z|/dz = 1 at 0 gave -y.)
     """
-    return jnp.maximum(logits, 0.0) - logits * targets + jnp.log1p(jnp.exp(-jnp.abs(logits)))
+    return (jnp.maximum(logits, 0.0) - logits * targets
+            + jnp.log1p(jnp.exp(jnp.minimum(logits, -logits))))
 
 
 def squared_error(reconstruction: jax.Array, targets: jax.Array) -> jax.Array:
