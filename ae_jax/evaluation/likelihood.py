@@ -1,4 +1,5 @@
-"""Task `nll`: an importance-sampled -log p(x) in nats, IWAE bounds, ELBO, KL, active units.
+"""Task `nll`: -log p(x) in nats: the importance-weighted bound -L_K, the exact value by
+quadrature for latents of dimension <= 2, IWAE bounds, ELBO, KL, active units.
 
     p(x) = E_{z ~ q(z|x)} [p(x | z) p(z) / q(z | x)]
     log p(x) ~= logsumexp_k log w_k - log K,
@@ -11,9 +12,15 @@ at a time for `example_batch` examples, sized so the decoder outputs of one chun
 log-sum-exp.
 
 Reported in nats per example (sums over the pixels), averaged over the examples:
-  nll              -log p^(x) with K samples (and its standard error over examples)
+  neg_log_px_bound -L_K with K samples: an upper bound on -log p(x) in expectation (its
+                   std and standard error over the images, not the estimator's error)
+  neg_log_px       the exact -log p(x) by quadrature (ae_jax/evaluation/quadrature.py),
+                   where the latent has 1 or 2 dimensions, and how far the bound lies above
+  gap_L1_minus_LK  the tail of the per-image gap (-L_1) - (-L_K): where it is large, q misses
+                   posterior mass and the bound has not converged
   iwae             -L_k for k = 1, 10, 100, ... from disjoint groups of the K samples;
-                   -L_1 is the Monte Carlo negative ELBO
+                   -L_1 is the Monte Carlo negative ELBO (with a defensive proposal, these
+                   and the reconstruction are of the mixture's draws)
   negative_elbo    reconstruction + KL (the training loss at beta = 1)
   reconstruction   E_q[-log p(x | z)] (K samples), also per pixel
   kl               KL(q(z | x) || N(0, I)) in closed form
@@ -36,8 +43,9 @@ from scipy.special import logsumexp
 from ae_jax import viz, viz_latent
 from ae_jax.data import to_float
 from ae_jax.evaluation import TASKS
+from ae_jax.evaluation.quadrature import DEFAULT_POINTS, quadrature_log_px
 from ae_jax.models.vae import reparameterize
-from ae_jax.objectives.vae import importance_log_weights, kl_to_standard_normal
+from ae_jax.objectives.vae import importance_log_weights, kl_to_standard_normal, log_normal
 
 
 def chunk_size(num_samples: int, per_sample_elements: int, max_elements: int) -> int:
@@ -46,18 +54,41 @@ def chunk_size(num_samples: int, per_sample_elements: int, max_elements: int) ->
     return max(s for s in range(1, min(num_samples, fits) + 1) if num_samples % s == 0)
 
 
-def _chunk_log_weights(posterior, decode, likelihood, num_samples, state, x, key,
+def defensive_draws(key, mean, logvar, num_samples: int, alpha: float, scale: float):
+    """(z (S, B, L), log r(z) - log q(z | x) (S, B)) from the defensive mixture proposal
+
+        r(z) = (1 - alpha) q(z | x) + alpha N(z; 0, scale^2 I)
+
+    (Hesterberg 1995): the wide component bounds the weights p(x, z) / r(z) where q misses
+    posterior mass, at the cost of a noisier estimate where q is good."""
+    k_q, k_wide, k_pick = jax.random.split(key, 3)
+    z_q = reparameterize(k_q, mean, logvar, num_samples)  # (S, B, L)
+    z_wide = scale * jax.random.normal(k_wide, z_q.shape, z_q.dtype)
+    pick = jax.random.bernoulli(k_pick, alpha, z_q.shape[:2])[..., None]  # (S, B, 1)
+    z = jnp.where(pick, z_wide, z_q)
+    log_q = log_normal(z, mean, logvar)
+    log_wide = log_normal(z, 0.0, jnp.full_like(mean, 2.0 * math.log(scale)))
+    log_r = jnp.logaddexp(math.log1p(-alpha) + log_q, math.log(alpha) + log_wide)
+    return z, log_r - log_q
+
+
+def _chunk_log_weights(posterior, decode, likelihood, num_samples, defensive, state, x, key,
                        output_logvar):
-    """(log w, log p(x|z)) of `num_samples` draws for a batch x: each (S, B); and KL (B,)."""
+    """(log w, log p(x|z)) of `num_samples` draws for a batch x: each (S, B); and KL (B,).
+    `defensive` = (alpha, scale) of the proposal (`defensive_draws`); alpha 0 draws from q."""
     x = to_float(x)  # uint8 -> [0, 1]; floats pass through
     mean, logvar = posterior(state, x)
     b, latent = mean.shape
-    z = reparameterize(key, mean, logvar, num_samples)  # (S, B, L)
+    alpha, scale = defensive
+    if alpha > 0:
+        z, log_r_over_q = defensive_draws(key, mean, logvar, num_samples, alpha, scale)
+    else:
+        z, log_r_over_q = reparameterize(key, mean, logvar, num_samples), 0.0  # (S, B, L)
     out = decode(state, z.reshape((num_samples * b, latent)))  # (S, B, L) -> (S*B, L)
     out = out.reshape((num_samples, b, -1))  # (S*B, H, W, C) -> (S, B, D)
     log_w, log_px = importance_log_weights(x.reshape((b, -1)), mean, logvar, z, out,
                                            likelihood, output_logvar, with_likelihood=True)
-    return log_w, log_px, kl_to_standard_normal(mean, logvar)
+    return log_w - log_r_over_q, log_px, kl_to_standard_normal(mean, logvar)
 
 
 def iwae_bounds(log_w: np.ndarray, ks) -> dict[int, np.ndarray]:
@@ -77,7 +108,8 @@ def iwae_bounds(log_w: np.ndarray, ks) -> dict[int, np.ndarray]:
 def importance_sampled_stats(posterior, decode, state, x, key, num_samples: int,
                              likelihood: str = "bernoulli", output_logvar=0.0,
                              example_batch: int = 100, max_elements: int = 2 ** 24,
-                             ks=(1, 10, 100, 1000)) -> dict[str, np.ndarray]:
+                             ks=(1, 10, 100, 1000), defensive=(0.0, 1.0)
+                             ) -> dict[str, np.ndarray]:
     """Per-example log p^(x) (K samples), L_k, E_q log p(x|z) and KL, as numpy arrays.
 
     posterior(state, x) -> (mean, logvar), each (B, L); decode(state, z) -> the decoder's
@@ -86,7 +118,8 @@ def importance_sampled_stats(posterior, decode, state, x, key, num_samples: int,
     """
     per_sample = min(example_batch, len(x)) * math.prod(x.shape[1:])
     chunk = chunk_size(num_samples, per_sample, max_elements)
-    fn = jax.jit(functools.partial(_chunk_log_weights, posterior, decode, likelihood, chunk))
+    fn = jax.jit(functools.partial(_chunk_log_weights, posterior, decode, likelihood, chunk,
+                                   tuple(defensive)))
     ks = tuple(sorted({k for k in ks if k < num_samples} | {num_samples}))
     stats = {"log_px": [], "log_px_given_z": [], "kl": [], **{f"L_{k}": [] for k in ks}}
     for i, start in enumerate(range(0, len(x), example_batch)):
@@ -126,40 +159,85 @@ def model_functions(run):
     return family.posterior, decode, jnp.float32(output_logvar)
 
 
+def gap_tail(stats: dict, num_samples: int) -> dict:
+    """The per-image gap (-L_1) - (-L_K) >= 0 in nats: its quantiles and the images where it
+    is largest. A long tail says the bound has not converged for those images (q misses
+    posterior mass there)."""
+    gap = stats[f"L_{num_samples}"] - stats["L_1"]
+    q = np.quantile(gap, [0.5, 0.9, 0.99])
+    worst = np.argsort(gap)[::-1][:5]
+    return {"median": float(q[0]), "q90": float(q[1]), "q99": float(q[2]),
+            "max": float(gap.max()), "largest_at_images": [int(i) for i in worst]}
+
+
+def _bound_numbers(stats: dict, num_samples: int, n: int, pixels: int) -> dict:
+    bound = -stats[f"L_{num_samples}"]
+    recon = -stats["log_px_given_z"]
+    iwae = {k: float(-stats[f"L_{k}"].mean()) for k in sorted(
+        int(name[2:]) for name in stats if name.startswith("L_"))}
+    return {
+        "neg_log_px_bound_nats": float(bound.mean()),
+        "neg_log_px_bound_is": f"-L_K with K = {num_samples}: an upper bound on -log p(x) in "
+                               "expectation (mean over images)",
+        "neg_log_px_bound_std_over_images": float(bound.std()),
+        "neg_log_px_bound_stderr_over_images": float(bound.std() / math.sqrt(n)),
+        "iwae_nats": {str(k): v for k, v in iwae.items()},
+        "gap_L1_minus_LK_nats": gap_tail(stats, num_samples) if 1 in iwae else None,
+        "negative_elbo_nats": float((recon + stats["kl"]).mean()),
+        "reconstruction_nats": float(recon.mean()),
+        "reconstruction_per_pixel": float(recon.mean() / pixels),
+        "kl_nats": float(stats["kl"].mean()),
+    }
+
+
+def exact_numbers(run, decode, x, likelihood, output_logvar, options) -> dict:
+    """-log p(x) by quadrature over the 1- or 2-D latent (ae_jax/evaluation/quadrature.py)."""
+    latent = int(np.prod(run.code_shape()))
+    points = int(options.get("grid_points", 0)) or DEFAULT_POINTS[latent]
+    radius = float(options.get("grid_radius", 5.0))
+    fine, coarse = quadrature_log_px(decode, run.state, x, latent, likelihood,
+                                     output_logvar, radius, points)
+    return {"neg_log_px_nats": float(-fine.mean()),
+            "neg_log_px_is": f"exact up to the quadrature: a {points}^{latent} grid over "
+                             f"[-{radius:g}, {radius:g}]^{latent}",
+            "neg_log_px_std_over_images": float(fine.std()),
+            "quadrature_max_change_at_half_the_points": float(np.max(np.abs(fine - coarse))),
+            "_per_image": -fine}
+
+
 @TASKS.register("nll")
 def nll(run, out_dir: str, options: dict) -> dict:
     """Options: num_samples (K, 5000), num_examples (0: the whole test set), example_batch
-    (100), max_elements (2**24 decoder outputs per chunk), seed (0)."""
+    (100), max_elements (2**24 decoder outputs per chunk), seed (0), method (auto: also the
+    exact value by quadrature for latents of dimension <= 2 | quadrature | importance),
+    grid_points (0: 801 per axis in 2-D, 20001 in 1-D), grid_radius (5), defensive (alpha of
+    the defensive mixture proposal, 0: q alone), defensive_scale (2: its N(0, s^2 I))."""
     posterior, decode, output_logvar = model_functions(run)
     num_samples = int(options.get("num_samples", 5000))
     n = int(options.get("num_examples", 0)) or len(run.dataset.test)
     x = run.dataset.test[:n]
     key = jax.random.fold_in(run.eval_key, int(options.get("seed", 0)))
     likelihood = run.config.loss.likelihood
+    defensive = (float(options.get("defensive", 0.0)), float(options.get("defensive_scale", 2.0)))
     t0 = time.perf_counter()
     stats = importance_sampled_stats(
         posterior, decode, run.state, x, key, num_samples, likelihood, output_logvar,
-        int(options.get("example_batch", 100)), int(options.get("max_elements", 2 ** 24)))
-    seconds = time.perf_counter() - t0
+        int(options.get("example_batch", 100)), int(options.get("max_elements", 2 ** 24)),
+        defensive=defensive)
+    result = {"epoch": run.epoch, "likelihood": likelihood, "num_examples": int(n),
+              "num_samples": num_samples, "defensive": list(defensive),
+              **_bound_numbers(stats, num_samples, n, math.prod(run.dataset.example_shape))}
+    method = options.get("method", "auto")
+    if method == "quadrature" or (method == "auto" and np.prod(run.code_shape()) <= 2):
+        exact = exact_numbers(run, decode, x, likelihood, output_logvar, options)
+        gap = -stats[f"L_{num_samples}"] - exact.pop("_per_image")
+        result.update(exact, bound_minus_exact_nats=float(gap.mean()),
+                      bound_minus_exact_max_nats=float(gap.max()))
+    result["seconds"] = time.perf_counter() - t0
     count, variance = active_units(run.encode(run.dataset.test))
-    recon = -stats["log_px_given_z"]
-    pixels = math.prod(run.dataset.example_shape)
-    iwae = {k: float(-stats[f"L_{k}"].mean()) for k in sorted(
-        int(name[2:]) for name in stats if name.startswith("L_"))}
-    result = {
-        "epoch": run.epoch, "likelihood": likelihood, "num_examples": int(n),
-        "num_samples": num_samples, "seconds": seconds,
-        "nll_nats": float(-stats["log_px"].mean()),
-        "nll_nats_stderr": float(stats["log_px"].std() / math.sqrt(n)),
-        "iwae_nats": {str(k): v for k, v in iwae.items()},
-        "negative_elbo_nats": float((recon + stats["kl"]).mean()),
-        "reconstruction_nats": float(recon.mean()),
-        "reconstruction_per_pixel": float(recon.mean() / pixels),
-        "kl_nats": float(stats["kl"].mean()),
-        "active_units": count,
-        "posterior_mean_variance": [float(v) for v in variance],
-    }
-    viz.save(viz_latent.bound_curve(list(iwae), list(iwae.values()),
+    result.update(active_units=count, posterior_mean_variance=[float(v) for v in variance])
+    iwae = result["iwae_nats"]
+    viz.save(viz_latent.bound_curve([int(k) for k in iwae], list(iwae.values()),
                                     f"-L_k on {n} test examples (nats)"),
              os.path.join(out_dir, "nll_iwae_bounds.png"))
     return result
