@@ -10,7 +10,7 @@ import zlib
 
 import jax
 
-STREAMS = ("init", "shuffle", "noise", "sample", "eval", "dropout")
+STREAMS = ("init", "shuffle", "noise", "sample", "eval", "dropout", "terms", "binarize")
 
 
 def stream(key: jax.Array, name: str) -> jax.Array:

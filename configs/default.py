@@ -46,6 +46,8 @@ def _data() -> ml_collections.ConfigDict:
                                 # shipped fonts configs set 0, the image configs 0.1)
         split_seed=0,           # ... chosen with this seed
         train_limit=0,          # use only the first N train examples (0: all)
+        binarize="none",        # none | threshold | dynamic: pixels in {0, 1} for likelihoods
+                                # on binarised data (ae_jax/data/binarize.py)
         test_limit=0,           # use only the first N test examples (0: all)
         placement="auto",       # device | host (streamed batches) | auto: host when the data
                                 # would fill over half the accelerator's memory

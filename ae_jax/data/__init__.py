@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 
+from ae_jax.data.binarize import binarize_dataset
 from ae_jax.data.dataset import DATA_SOURCES, Dataset, DataUnavailableError, to_float
 from ae_jax.data.tfds_source import TFDS_PREFIX, tfds_from_config
 from ae_jax.registry import UnknownNameError
@@ -53,5 +54,6 @@ def data_source(name: str):
 def load_dataset(cfg) -> Dataset:
     """Load the dataset a config's `data` field names, log where it came from."""
     ds = _limit(data_source(cfg.name)(cfg), cfg.train_limit, cfg.test_limit)
+    ds = binarize_dataset(ds, cfg.binarize, cfg.split_seed)
     logging.info("data: %s", ds.describe())
     return ds

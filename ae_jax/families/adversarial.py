@@ -95,6 +95,9 @@ class _Adversarial(Family):
 
     def __init__(self, config, example_shape, steps_per_epoch: int):
         super().__init__(config, example_shape, steps_per_epoch)
+        if config.data.binarize == "dynamic":
+            raise ValueError(f"data.binarize='dynamic' is for likelihood models; family "
+                             f"{config.family!r} does not redraw pixels (use threshold)")
         gen, disc, g_shape, d_shape = build_networks(config.model, self.example_shape, self.models)
         self.networks = {self.main: gen, "discriminator": disc}
         self.input_shapes = {self.main: g_shape, "discriminator": d_shape}

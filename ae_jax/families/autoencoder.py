@@ -19,6 +19,7 @@ import jax.numpy as jnp
 
 from ae_jax import rng
 from ae_jax.corruption import make_corruption
+from ae_jax.data.binarize import dynamic_binarize
 from ae_jax.families import FAMILIES
 from ae_jax.families.base import RECONSTRUCT, SAMPLE, SCORE, Family
 from ae_jax.forward import unflatten
@@ -48,6 +49,7 @@ class Autoencoder(Family):
         self.corrupt = make_corruption(config.corruption)
         self.tx = make_optimizer(config.optimizer, steps_per_epoch, max(1, config.num_epochs))
         self._activation = get_activation(self.model.output_activation)
+        self.dynamic_binarization = config.data.binarize == "dynamic"
 
     # -- state and steps -------------------------------------------------------------------
     def init(self, seed) -> State:
@@ -74,7 +76,9 @@ class Autoencoder(Family):
     def train_step(self, state: State, batch):
         x = unflatten(batch, self.example_shape)
         keys = {name: rng.stream_at(state.key, name, state.step)
-                for name in ("noise", "sample", "terms")}
+                for name in ("noise", "sample", "terms", "binarize")}
+        if self.dynamic_binarization:  # fresh {0, 1} pixels each step (ae_jax/data/binarize.py)
+            x = dynamic_binarize(keys["binarize"], x)
         inputs = self._inputs(keys["noise"], x)
         net = state.nets["model"]
         weights = self.objective.weights_at(state.loss_weights, state.step)
