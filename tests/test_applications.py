@@ -183,3 +183,30 @@ def test_tabular_anomaly_demo_end_to_end(tmp_path):
     assert result["mean_auroc"] > 0.8, result
     with pytest.raises(ValueError, match="needs uint8 images"):
         _evaluate(workdir, "compression")
+
+
+def test_anomaly_baselines_agree_with_brute_force_and_sklearn():
+    """kNN distance against a float64 loop, PCA error against scikit-learn's PCA."""
+    from sklearn.decomposition import PCA as SkPCA
+
+    from ae_jax.evaluation.anomaly_baselines import knn_scores, pca_scores
+
+    r = np.random.default_rng(0)
+    train, test = r.normal(size=(200, 12)), r.normal(size=(30, 12))
+    brute = [np.sort(np.linalg.norm(train - t, axis=1))[:5].mean() for t in test]
+    np.testing.assert_allclose(knn_scores(train, test, k=5, chunk=7), brute, rtol=1e-6)
+    sk = SkPCA(4).fit(train)
+    err = np.sum(np.square(test - sk.inverse_transform(sk.transform(test))), axis=1)
+    np.testing.assert_allclose(pca_scores(train, test, 4), err, rtol=1e-6)
+
+
+def test_anomaly_baselines_task_on_digits(tmp_path):
+    """Digit 0 as the normal class: every baseline separates it from the other digits."""
+    from ae_jax.evaluation import get_task
+
+    train_and_evaluate(digits_config(num_epochs=1), str(tmp_path))
+    run = ae_jax.load(str(tmp_path))
+    result = get_task("anomaly_baselines")(run, str(tmp_path), {"normal_classes": [0]})
+    assert set(result["mean_auroc"]) == {"ocsvm", "pca", "knn"}
+    for name, value in result["mean_auroc"].items():
+        assert 0.8 < value <= 1.0, name
