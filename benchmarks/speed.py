@@ -1,12 +1,13 @@
 """Speed of ae_jax on the seeds' four workloads, optionally side by side with the peers.
 
     python benchmarks/speed.py [--workloads dense,deep,vae,conv_dae] [--repeats 3]
-        [--peers keras-tf,keras-jax,torch-index,flax-scan] [--out benchmarks/results]
+        [--peers keras-tf,keras-jax,torch-index,flax-scan --peers_dir DIR] [--out ...]
 
 Each workload trains through `train.py` (the product path: on-device data, the configured
 loop shape, evaluation every epoch) in a fresh workdir and subprocess; with --peers the peer
-scripts of ../shared/bench/peers run the same workload, alternating with ae_jax run by run so
-that drifts of the machine hit both alike. Per workload it prints the median steady training
+scripts in --peers_dir (keras_peer.py, torch_peer.py, flax_naive_peer.py; the repository does
+not ship them yet) run the same workload, alternating with ae_jax run by run so that drifts
+of the machine hit both alike. Per workload it prints the median steady training
 epoch (epochs 2..N), samples/s, compile seconds (first epoch minus steady), peak RSS, final
 validation loss, achieved GFLOP/s (XLA's cost analysis of one training step x steps) as a
 fraction of the float32 matmul peak measured in this run, and each peer's time / ae_jax's.
@@ -24,7 +25,6 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PEERS_DIR = os.path.join(os.path.dirname(ROOT), "shared", "bench", "peers")
 DATA = "/usr/share/datasets/fashion-mnist"
 
 # workload -> (config file, epochs, extra overrides, peer args)
@@ -46,7 +46,7 @@ PEERS = {  # name -> (python env variable, script, extra args, env)
 
 
 # Not run side by side: one epoch takes minutes (conv gradients inside lax.scan on XLA:CPU ran
-# 126 s per 20,000-image epoch in ../shared/bench/peers/RESULTS.md).
+# 126 s per 20,000-image epoch, measured on 2026-11-23 on the 2-core CPU).
 SKIP = {("conv_dae", "flax-scan")}
 
 
@@ -89,11 +89,11 @@ def run_ae_jax(workload: str, overrides: tuple[str, ...] = (), env: dict | None 
             "whole_process_s": wall, "peak_rss_mib": rss, "steps_per_epoch": steps}
 
 
-def run_peer(peer: str, workload: str) -> dict:
+def run_peer(peer: str, workload: str, peers_dir: str) -> dict:
     env_var, script, extra, env = PEERS[peer]
     python = os.environ.get(env_var, sys.executable)
     _, epochs, _, peer_args = WORKLOADS[workload]
-    cmd = [python, os.path.join(PEERS_DIR, script), "--model", workload, "--epochs",
+    cmd = [python, os.path.join(peers_dir, script), "--model", workload, "--epochs",
            str(epochs), "--batch", "128", "--data", DATA, *peer_args, *extra]
     out, wall, rss = _run(cmd, env=env)
     line = [json.loads(x) for x in out.splitlines() if x.startswith('{"framework"')][-1]
@@ -144,10 +144,13 @@ def main():
     ap.add_argument("--workloads", default="dense,deep,vae,conv_dae")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--peers", default="", help="comma list of " + ",".join(PEERS))
+    ap.add_argument("--peers_dir", default="", help="directory of the peer scripts")
     ap.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"))
     args = ap.parse_args()
     workloads = [w for w in args.workloads.split(",") if w]
     peers = [p for p in args.peers.split(",") if p]
+    if peers and not os.path.isdir(args.peers_dir):
+        ap.error("--peers needs --peers_dir, the directory holding the peer scripts")
     peak = matmul_peak_gflops()
     print(f"float32 matmul peak (jax, 2048^2): {peak:.0f} GFLOP/s")
     results = {}
@@ -157,7 +160,8 @@ def main():
         names = ["ae_jax", *(p for p in peers if (workload, p) not in SKIP)]
         for r in range(args.repeats):
             for name in names:  # alternate frameworks run by run
-                res = run_ae_jax(workload) if name == "ae_jax" else run_peer(name, workload)
+                res = (run_ae_jax(workload) if name == "ae_jax"
+                       else run_peer(name, workload, args.peers_dir))
                 runs.setdefault(name, []).append(res)
                 print(f"  {workload} {name} run {r + 1}: steady {res['steady_train_s']:.3f} s",
                       flush=True)
