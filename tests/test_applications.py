@@ -210,3 +210,11 @@ def test_anomaly_baselines_task_on_digits(tmp_path):
     assert set(result["mean_auroc"]) == {"ocsvm", "pca", "knn"}
     for name, value in result["mean_auroc"].items():
         assert 0.8 < value <= 1.0, name
+
+
+def test_an_unknown_baseline_is_named():
+    from ae_jax.evaluation.anomaly_baselines import baseline_names
+
+    assert baseline_names({"baselines": "ocsvm,knn"}) == ["ocsvm", "knn"]
+    with pytest.raises(ValueError, match=r"unknown baseline\(s\) \['svm'\].*known: ocsvm"):
+        baseline_names({"baselines": "svm"})

@@ -7,6 +7,7 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from scipy.stats import multivariate_normal
 
 import ae_jax
@@ -148,3 +149,9 @@ def test_a_defensive_proposal_keeps_the_estimate_and_bounds_the_weights():
                                            "defensive": 0.2})
     assert result["defensive"] == [0.2, 2.0]
     assert abs(result["neg_log_px_bound_nats"] - result["neg_log_px_nats"]) < 0.1
+
+
+def test_an_unknown_nll_method_is_refused_before_any_work(tmp_path):
+    run = ae_jax.load(trained_vae_2d())
+    with pytest.raises(ValueError, match="unknown --option=method='exact'"):
+        get_task("nll")(run, str(tmp_path), {"method": "exact"})

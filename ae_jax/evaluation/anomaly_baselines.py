@@ -58,22 +58,31 @@ def knn_scores(train: np.ndarray, test: np.ndarray, k: int = 5, chunk: int = 100
     return np.concatenate(out)
 
 
+def baseline_names(options: dict) -> list[str]:
+    """`--option=baselines=ocsvm,knn` (a comma list or a JSON list); all by default."""
+    names = options.get("baselines", BASELINES)
+    names = names.split(",") if isinstance(names, str) else list(names)
+    unknown = [n for n in names if n not in BASELINES]
+    if unknown:
+        raise ValueError(f"unknown baseline(s) {unknown} (--option=baselines); known: "
+                         f"{', '.join(BASELINES)}")
+    return names
+
+
 def _class_rows(run, r: int, options: dict, flat_train, flat_test) -> dict:
     ds = run.dataset
     normal = normal_classes(run, r, options)
     train = flat_train[np.isin(ds.train_labels, normal)]
     is_anomaly = ~np.isin(ds.test_labels, normal)
     row = {}
-    for name in options.get("baselines", BASELINES):
+    for name in baseline_names(options):
         t0 = time.perf_counter()
         if name == "ocsvm":
             scores = ocsvm_scores(train, flat_test, float(options.get("nu", 0.1)))
         elif name == "pca":
             scores = pca_scores(train, flat_test, int(options.get("pca_components", 32)))
-        elif name == "knn":
-            scores = knn_scores(train, flat_test, int(options.get("k", 5)))
         else:
-            raise ValueError(f"unknown baseline {name!r}; known: {', '.join(BASELINES)}")
+            scores = knn_scores(train, flat_test, int(options.get("k", 5)))
         row[name] = auroc(scores, is_anomaly)
         logging.info("class %s: %s AUROC %.4f (%.1f s)", normal, name, row[name],
                      time.perf_counter() - t0)

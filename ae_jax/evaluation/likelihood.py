@@ -212,6 +212,10 @@ def nll(run, out_dir: str, options: dict) -> dict:
     exact value by quadrature for latents of dimension <= 2 | quadrature | importance),
     grid_points (0: 801 per axis in 2-D, 20001 in 1-D), grid_radius (5), defensive (alpha of
     the defensive mixture proposal, 0: q alone), defensive_scale (2: its N(0, s^2 I))."""
+    method = options.get("method", "auto")
+    if method not in ("auto", "quadrature", "importance"):
+        raise ValueError(f"unknown --option=method={method!r}; use auto, quadrature or "
+                         "importance")
     posterior, decode, output_logvar = model_functions(run)
     num_samples = int(options.get("num_samples", 5000))
     n = int(options.get("num_examples", 0)) or len(run.dataset.test)
@@ -227,7 +231,6 @@ def nll(run, out_dir: str, options: dict) -> dict:
     result = {"epoch": run.epoch, "likelihood": likelihood, "num_examples": int(n),
               "num_samples": num_samples, "defensive": list(defensive),
               **_bound_numbers(stats, num_samples, n, math.prod(run.dataset.example_shape))}
-    method = options.get("method", "auto")
     if method == "quadrature" or (method == "auto" and np.prod(run.code_shape()) <= 2):
         exact = exact_numbers(run, decode, x, likelihood, output_logvar, options)
         gap = -stats[f"L_{num_samples}"] - exact.pop("_per_image")

@@ -91,10 +91,6 @@ class Family:
         """Rows of the reconstruction figure (needs RECONSTRUCT): inputs, reconstructions."""
         return {"input": x, "reconstruction": self.reconstruct(state, x, key)}
 
-    @property
-    def output_activation(self) -> str:
-        return getattr(self.networks[self.main], "output_activation", "sigmoid")
-
     def summary(self) -> str:
         """The Keras-style table of every network."""
         parts = []
