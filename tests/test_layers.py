@@ -1,6 +1,6 @@
 """The layers of the package point one way: a test that parses every import.
 
-    rank 0  registry, rng, viz, image metrics          (nothing of ae_jax below them)
+    rank 0  registry, rng, viz, image metrics, distributions  (nothing of ae_jax below)
     rank 1  data, models, corruption, optimizers, parallel, checkpoints, metric writers,
             latent-space figures
     rank 2  objectives, state, loops (compiled loops), forward
@@ -27,6 +27,7 @@ PACKAGE = os.path.join(ROOT, "ae_jax")
 
 RANKS = {
     "ae_jax": 0, "ae_jax.registry": 0, "ae_jax.rng": 0, "ae_jax.viz": 0,
+    "ae_jax.distributions": 0,
     "ae_jax.image_metrics": 0,
     "ae_jax.viz_latent": 1, "ae_jax.data": 1, "ae_jax.models": 1, "ae_jax.corruption": 1,
     "ae_jax.optimizers": 1,

@@ -11,8 +11,10 @@ import pytest
 from scipy.stats import multivariate_normal
 
 import ae_jax
+from ae_jax.distributions import log_normal, log_standard_normal, reparameterize
 from ae_jax.evaluation import get_task
 from ae_jax.evaluation.likelihood import (
+    DensityFunctions,
     active_units,
     chunk_size,
     importance_sampled_stats,
@@ -44,13 +46,20 @@ def _ppca(seed=0, n=24):
     def decode(p, z):
         return z @ p["w"].T + p["b"]
 
-    return posterior, decode, params, x.astype(np.float32), exact
+    def posterior_samples(p, xb, num, key):
+        mean, logvar = posterior(p, xb)
+        z = reparameterize(key, mean, logvar, num)
+        return z, log_normal(z, mean, logvar)
+
+    fns = DensityFunctions(posterior_samples, lambda p, z: log_standard_normal(z), decode,
+                           posterior)
+    return fns, params, x.astype(np.float32), exact
 
 
 def test_importance_sampling_matches_ppca_exact_likelihood_and_bounds_rise_with_k():
-    posterior, decode, params, x, exact = _ppca()
+    fns, params, x, exact = _ppca()
     stats = importance_sampled_stats(
-        posterior, decode, params, x, jax.random.PRNGKey(0), 5000, "gaussian",
+        fns, params, x, jax.random.PRNGKey(0), 5000, "gaussian",
         2 * math.log(SIGMA), example_batch=12, max_elements=12 * D * 1000)
     np.testing.assert_allclose(stats["log_px"], exact, atol=0.03)  # per example, nats
     assert abs(stats["log_px"].mean() - exact.mean()) < 0.005
@@ -135,8 +144,9 @@ def test_quadrature_is_exact_on_a_2d_vae():
 
     run = ae_jax.load(trained_vae_2d())
     images = run.dataset.test[:3]
-    _, decode, logvar = model_functions(run)
-    fine, coarse = quadrature_log_px(decode, run.state, images, 2, "bernoulli", logvar)
+    fns, logvar = model_functions(run)
+    fine, coarse = quadrature_log_px(fns.decode, fns.log_prior, run.state, images, 2,
+                                     "bernoulli", logvar)
     np.testing.assert_allclose(fine, _reference_log_px(run, images), atol=0.05)
     assert np.max(np.abs(fine - coarse)) < 1e-3
 

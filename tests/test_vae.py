@@ -16,17 +16,12 @@ import pytest
 from scipy.stats import norm
 
 from ae_jax.data.local import load_image_folder
+from ae_jax.distributions import kl_diagonal_gaussians, kl_to_standard_normal, reparameterize
 from ae_jax.engine import train_and_evaluate
 from ae_jax.models import build_model
 from ae_jax.models.summary import summarize
-from ae_jax.models.vae import reparameterize
 from ae_jax.objectives import TERMS, TermInputs, make_objective
-from ae_jax.objectives.vae import (
-    gaussian_nll,
-    iwae,
-    kl_diagonal_gaussians,
-    kl_to_standard_normal,
-)
+from ae_jax.objectives.vae import gaussian_nll, iwae
 from configs import default, vae_conv, vae_dense_2d, vae_images_80, vae_images_80_640
 from scripts.make_shapes_folder import make_shapes_folder
 from tests.conftest import digits_config, loss_config, term_inputs

@@ -42,6 +42,8 @@ from flax.training import train_state
 
 from ae_jax import rng
 from ae_jax.data import Dataset, to_float
+from ae_jax.evaluation import TASKS
+from ae_jax.evaluation.samplers import fit_sampler
 from ae_jax.forward import unflatten
 from ae_jax.loops import EpochRunner, choose_loop
 from ae_jax.run import load
@@ -244,15 +246,19 @@ def frechet_of_sampler(sampler: Sampler, extractor: FeatureExtractor,
     return frechet_of_images(extractor, images, reference)
 
 
-def sampler_for(workdir: str) -> tuple[Sampler, dict]:
-    """`sample(n, key)` of a trained workdir (its family's prior) and what it is."""
+def sampler_for(workdir: str, options: dict | None = None, seed: int = 0
+                ) -> tuple[Sampler, dict]:
+    """`sample(n, key)` of a trained workdir: its decoder on codes of the sampler named by
+    options["sampler"] ("prior" by default; ae_jax/evaluation/samplers), and what it is."""
     run = load(workdir)
-    run.require("sample", "the Frechet distance")
-    return run.sample, {"model": run.config.model.name, "epoch": run.epoch}
+    options = dict(options or {})
+    name, codes = fit_sampler(run, options, jax.random.fold_in(jax.random.PRNGKey(seed), 1))
+    return (lambda n, key: run.decode(codes(key, n))), {
+        "model": run.config.model.name, "epoch": run.epoch, "sampler": name}
 
 
 def score_workdirs(workdirs: Sequence[str], classifier_dir: str, num_samples: int = 10000,
-                   epochs: int = 5, seed: int = 0) -> dict:
+                   epochs: int = 5, seed: int = 0, options: dict | None = None) -> dict:
     """Scores of every workdir (one dataset for all) against the full test split, plus the
     real-vs-real floor: the first `num_samples` training images against the test split."""
     import ml_collections
@@ -277,16 +283,40 @@ def score_workdirs(workdirs: Sequence[str], classifier_dir: str, num_samples: in
               "reference": f"{dataset.name} test split ({len(dataset.test)} images)",
               "real_train_vs_test": floor, "runs": {}}
     for w in workdirs:
-        sampler, about = sampler_for(w)
+        sampler, about = sampler_for(w, options, seed)
         key = jax.random.PRNGKey(seed)
         score = frechet_of_sampler(sampler, extractor, reference, num_samples, key)
         result["runs"][w] = {**about, "frechet": score}
         out = os.path.join(w, "eval")
         os.makedirs(out, exist_ok=True)
-        with open(os.path.join(out, "frechet.json"), "w") as f:
+        name = "frechet.json" if about["sampler"] == "prior" else f"frechet_{about['sampler']}.json"
+        with open(os.path.join(out, name), "w") as f:
             json.dump({**{k: v for k, v in result.items() if k != "runs"},
                        **result["runs"][w]}, f, indent=2)
     return result
+
+
+@TASKS.register("frechet")
+def frechet_task(run, out_dir: str, options: dict) -> dict:
+    """The Frechet distance of the run's samples (option sampler, "prior" by default) to its
+    test split, in the features of the project's classifier cached in option classifier_dir
+    (default: <workdir>/../frechet_classifier_<dataset>). Options: sampler and its own,
+    num_samples (10,000), classifier_epochs (5), seed (0)."""
+    seed = int(options.get("seed", 0))
+    num = int(options.get("num_samples", 10000))
+    directory = options.get("classifier_dir") or os.path.join(
+        os.path.dirname(os.path.abspath(run.workdir)), f"frechet_classifier_{run.dataset.name}")
+    extractor = load_or_train_classifier(run.dataset, directory,
+                                         int(options.get("classifier_epochs", 5)), seed)
+    reference = feature_statistics(extractor.features(run.dataset.test))
+    name, codes = fit_sampler(run, options, jax.random.fold_in(jax.random.PRNGKey(seed), 1))
+    score = frechet_of_sampler(lambda n, key: run.decode(codes(key, n)), extractor, reference,
+                               num, jax.random.PRNGKey(seed))
+    floor = frechet_of_images(extractor, run.dataset.train[:num], reference)
+    return {"epoch": run.epoch, "sampler": name, "frechet": score, "num_samples": num,
+            "real_train_vs_test": floor, "classifier": extractor.info,
+            "note": "Frechet distance in the features of the project's own classifier; not "
+                    "the standard Inception FID"}
 
 
 def main(argv):  # pragma: no cover - the command line
@@ -296,7 +326,8 @@ def main(argv):  # pragma: no cover - the command line
     f = flags.FLAGS
     if not f.workdir:
         raise app.UsageError("give at least one --workdir")
-    result = score_workdirs(f.workdir, f.classifier_dir, f.num_samples, f.classifier_epochs)
+    result = score_workdirs(f.workdir, f.classifier_dir, f.num_samples, f.classifier_epochs,
+                            options={"sampler": f.sampler})
     print(json.dumps(result, indent=2))
     print(f"\n{'run':<40}{'model':<12}{'epoch':>6}{'Frechet':>12}")
     print(f"{'real train vs test':<40}{'-':<12}{'-':>6}{result['real_train_vs_test']:>12.3f}")
@@ -311,5 +342,7 @@ if __name__ == "__main__":  # pragma: no cover
     flags.DEFINE_string("classifier_dir", None, "where the feature classifier is cached")
     flags.DEFINE_integer("num_samples", 10000, "generated images per run")
     flags.DEFINE_integer("classifier_epochs", 5, "epochs of the feature classifier")
+    flags.DEFINE_string("sampler", "prior", "how codes are drawn: prior | gmm | ... "
+                        "(ae_jax/evaluation/samplers)")
     flags.mark_flags_as_required(["classifier_dir"])
     app.run(main)

@@ -16,6 +16,7 @@ from scipy.stats import norm
 from ae_jax import viz, viz_latent
 from ae_jax.data import to_float
 from ae_jax.evaluation import TASKS
+from ae_jax.evaluation.samplers import fit_sampler
 
 SEED_003_POINTS = ((2.5, -2.0), (2.5, 1.0), (1.0, 2.0), (-2.5, -4.0))
 
@@ -106,18 +107,22 @@ def latent_map(run, out_dir: str, options: dict) -> dict:
 
 @TASKS.register("generate")
 def generate(run, out_dir: str, options: dict) -> dict:
-    """Decoded samples of the model's prior (any latent size) and, for a 2-D latent, the
-    n x n grid at norm.ppf(linspace(0.05, 0.95, n)) and the given points. Options: n (5),
-    points ([[2.5,-2],[2.5,1],[1,2],[-2.5,-4]]), num_samples (25), seed (0)."""
-    run.require("sample", "task 'generate'")
+    """Decoded samples of a sampler (ae_jax/evaluation/samplers: option sampler, "prior" by
+    default: the model's own prior) and, for a 2-D latent, the n x n grid at
+    norm.ppf(linspace(0.05, 0.95, n)) and the given points. Options: sampler (prior | gmm |
+    ...), n (5), points ([[2.5,-2],[2.5,1],[1,2],[-2.5,-4]]), num_samples (25), seed (0),
+    and the sampler's own."""
+    key = jax.random.PRNGKey(int(options.get("seed", 0)))
+    fit_key, draw_key = jax.random.split(key)
+    name, sampler = fit_sampler(run, options, fit_key)
     latent = _latent_dim(run)
     num = int(options.get("num_samples", 25))
-    samples = run.sample(num, jax.random.PRNGKey(int(options.get("seed", 0))))
+    samples = run.decode(sampler(draw_key, num))
     cols = int(np.ceil(np.sqrt(num)))
     viz.save(viz_latent.image_grid_figure(samples, -(-num // cols), cols,
-                                          f"{num} samples from the model's prior"),
-             os.path.join(out_dir, "generate_prior.png"))
-    result = {"epoch": run.epoch, "latent_dim": latent, "num_prior_samples": num}
+                                          f"{num} samples, sampler {name!r}"),
+             os.path.join(out_dir, f"generate_{name}.png"))
+    result = {"epoch": run.epoch, "latent_dim": latent, "sampler": name, "num_samples": num}
     if latent == 2:
         n = int(options.get("n", 5))
         values = grid_values(n)

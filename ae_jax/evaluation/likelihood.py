@@ -3,7 +3,7 @@ quadrature for latents of dimension <= 2, IWAE bounds, ELBO, KL, active units.
 
     p(x) = E_{z ~ q(z|x)} [p(x | z) p(z) / q(z | x)]
     log p(x) ~= logsumexp_k log w_k - log K,
-    log w_k = log p(x | z_k) + log N(z_k; 0, I) - log q(z_k | x),   z_k ~ q(z | x)
+    log w_k = log p(x | z_k) + log p(z_k) - log q(z_k | x),   z_k ~ q(z | x)
 
 (Rezende et al. 2014; Burda et al. 2016). Its expectation is the bound L_K, which rises with K
 towards log p(x); K = 5,000 is the usual reported setting. Samples are drawn `sample_chunk`
@@ -23,17 +23,20 @@ Reported in nats per example (sums over the pixels), averaged over the examples:
                    and the reconstruction are of the mixture's draws)
   negative_elbo    reconstruction + KL (the training loss at beta = 1)
   reconstruction   E_q[-log p(x | z)] (K samples), also per pixel
-  kl               KL(q(z | x) || N(0, I)) in closed form
+  kl               KL(q(z | x) || p(z)), the Monte Carlo mean of log q - log p over the K
+                   draws (any q and p: Gaussian, flow, VampPrior mixture, hierarchy)
   active_units     latent dims d with Cov_x(E_q[z_d]) > 0.01 over the whole test set
                    (Burda et al. 2016), whatever num_examples is
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import os
 import time
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -42,10 +45,10 @@ from scipy.special import logsumexp
 
 from ae_jax import viz, viz_latent
 from ae_jax.data import to_float
+from ae_jax.distributions import log_normal, reparameterize
 from ae_jax.evaluation import TASKS
 from ae_jax.evaluation.quadrature import DEFAULT_POINTS, quadrature_log_px
-from ae_jax.models.vae import reparameterize
-from ae_jax.objectives.vae import importance_log_weights, kl_to_standard_normal, log_normal
+from ae_jax.objectives.vae import importance_log_weights
 
 
 def chunk_size(num_samples: int, per_sample_elements: int, max_elements: int) -> int:
@@ -72,23 +75,49 @@ def defensive_draws(key, mean, logvar, num_samples: int, alpha: float, scale: fl
     return z, log_r - log_q
 
 
-def _chunk_log_weights(posterior, decode, likelihood, num_samples, defensive, state, x, key,
-                       output_logvar):
-    """(log w, log p(x|z)) of `num_samples` draws for a batch x: each (S, B); and KL (B,).
-    `defensive` = (alpha, scale) of the proposal (`defensive_draws`); alpha 0 draws from q."""
-    x = to_float(x)  # uint8 -> [0, 1]; floats pass through
-    mean, logvar = posterior(state, x)
-    b, latent = mean.shape
+@dataclasses.dataclass(frozen=True)
+class DensityFunctions:
+    """A trained model's functions of (state, ...) that the bounds need (DENSITY ability).
+
+    posterior_samples(state, x, S, key) -> (z (S, B, L), log q(z | x) (S, B))
+    log_prior(state, z) -> log p(z) over the last axis
+    decode(state, z (N, L)) -> the decoder's logits (bernoulli) or its mean (gaussian)
+    posterior(state, x) -> (mean, logvar) of a Gaussian q: only for the defensive proposal
+    """
+
+    posterior_samples: Callable
+    log_prior: Callable
+    decode: Callable
+    posterior: Callable | None = None
+
+
+def _draws(fns: DensityFunctions, num_samples, defensive, state, x, key):
+    """(z (S, B, L), log of the proposal's density (S, B)): q itself, or the defensive
+    mixture of a Gaussian q (`defensive_draws`) when its alpha > 0."""
     alpha, scale = defensive
-    if alpha > 0:
-        z, log_r_over_q = defensive_draws(key, mean, logvar, num_samples, alpha, scale)
-    else:
-        z, log_r_over_q = reparameterize(key, mean, logvar, num_samples), 0.0  # (S, B, L)
-    out = decode(state, z.reshape((num_samples * b, latent)))  # (S, B, L) -> (S*B, L)
+    if alpha <= 0:
+        return fns.posterior_samples(state, x, num_samples, key)
+    if fns.posterior is None:
+        raise ValueError("--option=defensive needs a model with a Gaussian posterior "
+                         "(ability 'posterior')")
+    mean, logvar = fns.posterior(state, x)
+    z, log_r_over_q = defensive_draws(key, mean, logvar, num_samples, alpha, scale)
+    return z, log_normal(z, mean, logvar) + log_r_over_q
+
+
+def _chunk_log_weights(fns: DensityFunctions, likelihood, num_samples, defensive, state, x,
+                       key, output_logvar):
+    """(log w, log p(x|z), log q(z|x) - log p(z)) of `num_samples` draws for a batch x,
+    each (S, B). `defensive` = (alpha, scale) of the proposal; alpha 0 draws from q."""
+    x = to_float(x)  # uint8 -> [0, 1]; floats pass through
+    b = x.shape[0]
+    z, log_q = _draws(fns, num_samples, defensive, state, x, key)  # (S, B, L), (S, B)
+    out = fns.decode(state, z.reshape((num_samples * b, -1)))  # (S, B, L) -> (S*B, L)
     out = out.reshape((num_samples, b, -1))  # (S*B, H, W, C) -> (S, B, D)
-    log_w, log_px = importance_log_weights(x.reshape((b, -1)), mean, logvar, z, out,
+    log_p_z = fns.log_prior(state, z)
+    log_w, log_px = importance_log_weights(x.reshape((b, -1)), out, log_q, log_p_z,
                                            likelihood, output_logvar, with_likelihood=True)
-    return log_w - log_r_over_q, log_px, kl_to_standard_normal(mean, logvar)
+    return log_w, log_px, log_q - log_p_z
 
 
 def iwae_bounds(log_w: np.ndarray, ks) -> dict[int, np.ndarray]:
@@ -105,20 +134,20 @@ def iwae_bounds(log_w: np.ndarray, ks) -> dict[int, np.ndarray]:
     return out
 
 
-def importance_sampled_stats(posterior, decode, state, x, key, num_samples: int,
+def importance_sampled_stats(fns: DensityFunctions, state, x, key, num_samples: int,
                              likelihood: str = "bernoulli", output_logvar=0.0,
                              example_batch: int = 100, max_elements: int = 2 ** 24,
                              ks=(1, 10, 100, 1000), defensive=(0.0, 1.0)
                              ) -> dict[str, np.ndarray]:
     """Per-example log p^(x) (K samples), L_k, E_q log p(x|z) and KL, as numpy arrays.
 
-    posterior(state, x) -> (mean, logvar), each (B, L); decode(state, z) -> the decoder's
-    output for z (N, L): logits (bernoulli) or the mean (gaussian). x is (N, ...), uint8
-    (scaled to [0, 1]) or floats. Batch i, chunk c draws with fold_in(fold_in(key, i), c).
+    `fns`: the model's DensityFunctions. x is (N, ...), uint8 (scaled to [0, 1]) or floats.
+    Batch i, chunk c draws with fold_in(fold_in(key, i), c). KL is the Monte Carlo
+    E_q[log q(z|x) - log p(z)] over the K draws (of the proposal's, when defensive).
     """
     per_sample = min(example_batch, len(x)) * math.prod(x.shape[1:])
     chunk = chunk_size(num_samples, per_sample, max_elements)
-    fn = jax.jit(functools.partial(_chunk_log_weights, posterior, decode, likelihood, chunk,
+    fn = jax.jit(functools.partial(_chunk_log_weights, fns, likelihood, chunk,
                                    tuple(defensive)))
     ks = tuple(sorted({k for k in ks if k < num_samples} | {num_samples}))
     stats = {"log_px": [], "log_px_given_z": [], "kl": [], **{f"L_{k}": [] for k in ks}}
@@ -131,7 +160,7 @@ def importance_sampled_stats(posterior, decode, state, x, key, num_samples: int,
             stats[f"L_{k}"].append(bound)
         stats["log_px"].append(stats[f"L_{num_samples}"][-1])
         stats["log_px_given_z"].append(np.mean([np.asarray(p[1]).mean(0) for p in parts], 0))
-        stats["kl"].append(np.asarray(parts[0][2]))
+        stats["kl"].append(np.mean([np.asarray(p[2]).mean(0) for p in parts], 0))
     return {k: np.concatenate(v) for k, v in stats.items()}
 
 
@@ -144,11 +173,11 @@ def active_units(means: np.ndarray, threshold: float = 0.01) -> tuple[int, np.nd
     return int(np.sum(variance > threshold)), variance
 
 
-def model_functions(run):
-    """(posterior, decode, output_logvar) of a trained VAE for `importance_sampled_stats`:
-    posterior(state, x) -> (mean, logvar); decode(state, z) -> the decoder's logits
-    (Bernoulli) or its mean (Gaussian)."""
-    run.require("posterior", "task 'nll'")
+def model_functions(run) -> tuple[DensityFunctions, jax.Array]:
+    """(DensityFunctions, output log-variance) of a trained model for
+    `importance_sampled_stats`: its q, p(z) and decoder (logits for a Bernoulli decoder,
+    the mean for a Gaussian one)."""
+    run.require("density", "task 'nll'")
     family = run.family
     likelihood = run.config.loss.likelihood
     decode = family.decode_logits if likelihood == "bernoulli" else family.decode
@@ -156,7 +185,9 @@ def model_functions(run):
         output_logvar = family.call(run.state, "output_logvar")
     else:
         output_logvar = 2.0 * math.log(float(run.config.loss.output_stddev))
-    return family.posterior, decode, jnp.float32(output_logvar)
+    posterior = family.posterior if "posterior" in run.abilities() else None
+    fns = DensityFunctions(family.posterior_samples, family.log_prior, decode, posterior)
+    return fns, jnp.float32(output_logvar)
 
 
 def gap_tail(stats: dict, num_samples: int) -> dict:
@@ -190,12 +221,12 @@ def _bound_numbers(stats: dict, num_samples: int, n: int, pixels: int) -> dict:
     }
 
 
-def exact_numbers(run, decode, x, likelihood, output_logvar, options) -> dict:
+def exact_numbers(run, fns: DensityFunctions, x, likelihood, output_logvar, options) -> dict:
     """-log p(x) by quadrature over the 1- or 2-D latent (ae_jax/evaluation/quadrature.py)."""
     latent = int(np.prod(run.code_shape()))
     points = int(options.get("grid_points", 0)) or DEFAULT_POINTS[latent]
     radius = float(options.get("grid_radius", 5.0))
-    fine, coarse = quadrature_log_px(decode, run.state, x, latent, likelihood,
+    fine, coarse = quadrature_log_px(fns.decode, fns.log_prior, run.state, x, latent, likelihood,
                                      output_logvar, radius, points)
     return {"neg_log_px_nats": float(-fine.mean()),
             "neg_log_px_is": f"exact up to the quadrature: a {points}^{latent} grid over "
@@ -216,7 +247,7 @@ def nll(run, out_dir: str, options: dict) -> dict:
     if method not in ("auto", "quadrature", "importance"):
         raise ValueError(f"unknown --option=method={method!r}; use auto, quadrature or "
                          "importance")
-    posterior, decode, output_logvar = model_functions(run)
+    fns, output_logvar = model_functions(run)
     num_samples = int(options.get("num_samples", 5000))
     n = int(options.get("num_examples", 0)) or len(run.dataset.test)
     x = run.dataset.test[:n]
@@ -225,14 +256,14 @@ def nll(run, out_dir: str, options: dict) -> dict:
     defensive = (float(options.get("defensive", 0.0)), float(options.get("defensive_scale", 2.0)))
     t0 = time.perf_counter()
     stats = importance_sampled_stats(
-        posterior, decode, run.state, x, key, num_samples, likelihood, output_logvar,
+        fns, run.state, x, key, num_samples, likelihood, output_logvar,
         int(options.get("example_batch", 100)), int(options.get("max_elements", 2 ** 24)),
         defensive=defensive)
     result = {"epoch": run.epoch, "likelihood": likelihood, "num_examples": int(n),
               "num_samples": num_samples, "defensive": list(defensive),
               **_bound_numbers(stats, num_samples, n, math.prod(run.dataset.example_shape))}
     if method == "quadrature" or (method == "auto" and np.prod(run.code_shape()) <= 2):
-        exact = exact_numbers(run, decode, x, likelihood, output_logvar, options)
+        exact = exact_numbers(run, fns, x, likelihood, output_logvar, options)
         gap = -stats[f"L_{num_samples}"] - exact.pop("_per_image")
         result.update(exact, bound_minus_exact_nats=float(gap.mean()),
                       bound_minus_exact_max_nats=float(gap.max()))

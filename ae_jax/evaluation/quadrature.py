@@ -1,7 +1,7 @@
 """Exact -log p(x) for latents of dimension 1 or 2, by numerical integration over z.
 
-    p(x) = integral p(x | z) N(z; 0, I) dz
-         ~= h^L sum_g p(x | z_g) N(z_g; 0, I),   z_g on a grid of spacing h over [-R, R]^L
+    p(x) = integral p(x | z) p(z) dz
+         ~= h^L sum_g p(x | z_g) p(z_g),   z_g on a grid of spacing h over [-R, R]^L
 
 The decoder is evaluated once per grid point and shared by every image; log p(x | z_g) for a
 batch of images and a chunk of grid points is two matrix products (Bernoulli:
@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ae_jax.data import to_float
-from ae_jax.objectives.vae import LOG_2PI
+from ae_jax.distributions import LOG_2PI
 
 DEFAULT_POINTS = {1: 20001, 2: 801}  # grid points per axis over [-radius, radius]
 
@@ -49,24 +49,25 @@ def pairwise_log_likelihood(x, out, likelihood: str, output_logvar=0.0):
     return -0.5 * (sq * jnp.exp(-output_logvar) + x.shape[-1] * (LOG_2PI + output_logvar))
 
 
-def _chunk_sums(decode, likelihood, output_logvar, state, x, z, even, keep):
-    """log sum_g p(x | z_g) N(z_g; 0, I) over the kept points of one chunk of the grid, for
-    all of them and for the even ones: two (B,) arrays."""
+def _chunk_sums(decode, log_prior_of, likelihood, output_logvar, state, x, z, even, keep):
+    """log sum_g p(x | z_g) p(z_g) over the kept points of one chunk of the grid, for all of
+    them and for the even ones: two (B,) arrays."""
     out = decode(state, z).reshape((z.shape[0], -1))  # (G, H, W, C) -> (G, D)
-    log_prior = -0.5 * jnp.sum(LOG_2PI + jnp.square(z), axis=-1)  # (G,)
+    log_prior = log_prior_of(state, z)  # (G,)
     terms = pairwise_log_likelihood(x, out, likelihood, output_logvar) + log_prior  # (B, G)
     terms = jnp.where(keep[None], terms, -jnp.inf)
     coarse = jnp.where(even[None], terms, -jnp.inf)
     return jax.nn.logsumexp(terms, axis=1), jax.nn.logsumexp(coarse, axis=1)
 
 
-def quadrature_log_px(decode, state, x: np.ndarray, latent_dim: int, likelihood: str,
+def quadrature_log_px(decode, log_prior, state, x: np.ndarray, latent_dim: int, likelihood: str,
                       output_logvar=0.0, radius: float = 5.0, points: int | None = None,
                       grid_chunk: int = 4096, example_batch: int = 1000):
     """(log p(x) (N,), the same on the grid of spacing 2h (N,)) in nats, float64.
 
     decode(state, z) -> the decoder's output for codes z (G, L): logits (bernoulli) or the
-    mean (gaussian); x is (N, ...) uint8 or floats in [0, 1].
+    mean (gaussian); log_prior(state, z) -> log p(z) (G,) (N(0, I) for a plain VAE, the
+    model's own for a learned prior); x is (N, ...) uint8 or floats in [0, 1].
     """
     if latent_dim > 2:
         raise ValueError(f"quadrature integrates latents of dimension 1 or 2, not {latent_dim}")
@@ -76,7 +77,7 @@ def quadrature_log_px(decode, state, x: np.ndarray, latent_dim: int, likelihood:
     keep = np.concatenate([np.ones(len(z), bool), np.zeros(pad, bool)])
     z = np.concatenate([z, np.repeat(z[:1], pad, 0)])
     even = np.concatenate([even, np.zeros(pad, bool)])
-    fn = jax.jit(functools.partial(_chunk_sums, decode, likelihood, output_logvar))
+    fn = jax.jit(functools.partial(_chunk_sums, decode, log_prior, likelihood, output_logvar))
     fine, coarse = [], []
     for start in range(0, len(x), example_batch):
         part = to_float(x[start:start + example_batch])

@@ -33,6 +33,16 @@ from ae_jax.state import Net, State
 ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al. (2016): Cov_x(E_q[z_d]) above it is active
 
 
+def model_metrics(aux) -> dict:
+    """A model's own per-example values, aux["metrics"]: {name: (B, ...)} (none if absent).
+    Their means are test metrics (names with "_" only feed `finalize_metrics`)."""
+    return dict(aux.get("metrics", {}))
+
+
+def _public(metrics: dict) -> dict:
+    return {k: v for k, v in metrics.items() if not k.startswith("_")}
+
+
 @FAMILIES.register("autoencoder")
 class Autoencoder(Family):
     name = "autoencoder"
@@ -86,10 +96,13 @@ class Autoencoder(Family):
         def loss_fn(params):
             t, updates = self.term_inputs(net, params, x, inputs, keys, None, train=True)
             total, parts = self.objective(t, weights)
-            return jnp.mean(total), (parts, updates)
+            return jnp.mean(total), (parts, model_metrics(t.aux), updates)
 
-        (loss, (parts, updates)), grads = jax.value_and_grad(loss_fn, has_aux=True)(net.params)
-        metrics = {"loss": loss, **{k: jnp.mean(v) for k, v in parts.items()}}
+        (loss, (parts, extra, updates)), grads = jax.value_and_grad(
+            loss_fn, has_aux=True)(net.params)
+        extra_means = {k: jnp.mean(v, axis=0) for k, v in extra.items()}  # (B, ...) -> (...)
+        metrics = {"loss": loss, **{k: jnp.mean(v) for k, v in parts.items()},
+                   **_public(extra_means), **self.derived_model_metrics(extra_means)}
         net = net.apply_gradients(grads, updates)
         return state.replace(step=state.step + 1, nets={"model": net}), metrics
 
@@ -105,7 +118,7 @@ class Autoencoder(Family):
     def eval_step(self, state: State, batch, key, mask) -> dict:
         x = unflatten(batch, self.example_shape)
         t, total, parts = self._per_example(state, x, key, mask)
-        out = {"loss": total, **parts}
+        out = {"loss": total, **parts, **model_metrics(t.aux)}
         if POSTERIOR in self.abilities():  # for the active units of the test split
             mean = t.apply("posterior", x)[0]  # (B, L)
             out.update(_mean=mean, _mean_sq=jnp.square(mean))
@@ -114,12 +127,19 @@ class Autoencoder(Family):
     def finalize(self, means) -> dict:
         """Drops the intermediates; with a posterior adds `active_units`, the dimensions d
         with Var_x(E_q[z_d]) = E[m_d^2] - E[m_d]^2 above 0.01 on the test split."""
-        out = super().finalize(means)
+        out = super().finalize({**means, **self.derived_model_metrics(means)})
         if "_mean" in means:
             var = means["_mean_sq"] - jnp.square(means["_mean"])  # (..., L)
             out["active_units"] = jnp.sum(var > ACTIVE_UNIT_THRESHOLD, axis=-1).astype(
                 jnp.float32)
         return out
+
+    def derived_model_metrics(self, means) -> dict:
+        """Metrics the model derives from the means of its `aux["metrics"]`: its class's
+        `finalize_metrics(means) -> dict` (e.g. VQ-VAE's codebook perplexity from the mean
+        code usage), or none."""
+        derive = getattr(type(self.model), "finalize_metrics", None)
+        return dict(derive(means)) if derive is not None else {}
 
     # -- abilities ---------------------------------------------------------------------
     def abilities(self) -> frozenset[str]:
@@ -145,6 +165,12 @@ class Autoencoder(Family):
 
     def posterior(self, state: State, x):
         return self.call(state, "posterior", x)
+
+    def posterior_samples(self, state: State, x, num_samples: int, key):
+        return self.call(state, "posterior_samples", x, num_samples, key=key)
+
+    def log_prior(self, state: State, z):
+        return self.call(state, "log_prior", z)
 
     def reconstruct(self, state: State, x, key):
         logits, _ = self.call(state, None, x, key=key)

@@ -22,6 +22,7 @@ Optional abilities (`abilities()` says which exist; ae_jax.run.Run calls them):
   reconstruct(state, x) -> x_hat    score(state, x, key) -> (B,) per-example objective
   sample_codes(state, key, n) -> z  (decode them for samples; n is static)
   posterior(state, x) -> (mean, logvar)
+  posterior_samples(state, x, k, key) -> (z, log q(z|x)) and log_prior(state, z): DENSITY
 """
 
 from __future__ import annotations

@@ -3,6 +3,11 @@
 encoder's activations; `output_activation` turns logits into x_hat. Each model class declares
 what it can do in `ABILITIES` (ae_jax/models/abilities.py).
 
+Optional: `aux["metrics"]` = {name: (B, ...)} per-example values of the model's own (their
+means become train and test metrics), and a staticmethod `finalize_metrics(means) -> dict`
+on the class that derives metrics from those means (VQ-VAE: the codebook perplexity from the
+mean one-hot usage "_code_usage"; names with "_" feed it and are not reported).
+
 To add a model: write a flax.linen Module with those three methods, in a module of this
 package, and register a builder `fn(model_config, example_shape) -> Module` in `MODELS`
 (ae_jax/models/build.py), usually `module_from_config(ModuleClass, model_config, ...)`; add

@@ -22,8 +22,12 @@ POSTERIOR = "posterior"  # posterior(x) -> (mean, logvar) of a Gaussian q(z | x)
                          # sample_posterior(mean, logvar, k) with the "sample" rng
 PRIOR = "prior"          # sample_prior(key, n) -> z (n, K): a prior to generate from (a
                          # fixed N(0, I) or a learned one)
+DENSITY = "density"      # posterior_samples(x, k) -> (z (k, B, L), log q(z | x) (k, B)),
+                         # reparameterised with the "sample" rng, and log_prior(z) -> log p(z)
+                         # over the last axis: what the IWAE bounds and the `nll` task need,
+                         # whatever q and p are (Gaussian, flow, mixture, hierarchy)
 
-KNOWN = (ENCODE, DECODE, POSTERIOR, PRIOR)
+KNOWN = (ENCODE, DECODE, POSTERIOR, PRIOR, DENSITY)
 
 
 class MissingAbilityError(ValueError):

@@ -25,18 +25,12 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from ae_jax.models.abilities import DECODE, ENCODE, POSTERIOR, PRIOR
+from ae_jax.distributions import log_normal, log_standard_normal, reparameterize
+from ae_jax.models.abilities import DECODE, DENSITY, ENCODE, POSTERIOR, PRIOR
 from ae_jax.models.activations import get_activation, get_dtype
 from ae_jax.models.build import MODELS, module_from_config
 from ae_jax.models.conv import ConvDecoder, _apply_layers, feature_shape, resolve_impl
 from ae_jax.models.mlp import MLPDecoder
-
-
-def reparameterize(key, mean, logvar, num_samples: int | None = None):
-    """z = mean + exp(logvar / 2) * eps: shape (B, L), or (num_samples, B, L) when given."""
-    shape = mean.shape if num_samples is None else (num_samples, *mean.shape)
-    eps = jax.random.normal(key, shape, mean.dtype)
-    return mean + jnp.exp(0.5 * logvar) * eps
 
 
 class GaussianBottleneck(nn.Module):
@@ -107,7 +101,8 @@ class VAE(nn.Module):
         float32.
     """
 
-    ABILITIES: ClassVar[frozenset[str]] = frozenset({ENCODE, DECODE, POSTERIOR, PRIOR})
+    ABILITIES: ClassVar[frozenset[str]] = frozenset({ENCODE, DECODE, POSTERIOR, PRIOR,
+                                                      DENSITY})
 
     output_shape: Sequence[int]
     latent_dim: int
@@ -176,6 +171,17 @@ class VAE(nn.Module):
                 mean, (num_samples, *mean.shape))
         return reparameterize(self.make_rng("sample"), mean, logvar, num_samples)
 
+    def posterior_samples(self, x, num_samples: int):
+        """(z (K, B, L) ~ q(z | x), log q(z | x) (K, B)): reparameterised draws with the
+        "sample" rng (the mean, K times, without one)."""
+        mean, logvar = self.posterior(x)
+        z = self.sample_posterior(mean, logvar, num_samples)
+        return z, log_normal(z, mean, logvar)
+
+    def log_prior(self, z):
+        """log p(z) = log N(z; 0, I) over the last axis."""
+        return log_standard_normal(z)
+
     def sample_prior(self, key, num: int):
         """z ~ p(z) = N(0, I): (num, latent_dim) float32 draws from `key`."""
         return jax.random.normal(key, (num, self.latent_dim), jnp.float32)
@@ -185,6 +191,7 @@ class VAE(nn.Module):
         z = self.sample_posterior(mean, logvar)
         logits = self.decoder(z)
         aux = {"code": mean, "mean": mean, "logvar": logvar, "z": z, "hidden": hidden,
+               "log_q": log_normal(z, mean, logvar), "log_p": self.log_prior(z),
                "output_mean": get_activation(self.output_activation)(logits)}
         if self.learn_output_variance:
             aux["output_logvar"] = self.output_variance()

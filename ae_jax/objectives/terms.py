@@ -41,8 +41,10 @@ class TermInputs:
     mask         (B,) float32, 1 for real examples and 0 for evaluation padding: a batch-level
                  term takes its statistics over the real examples only
     config       the loss config (the term's own options, e.g. loss.sparsity_target)
-    apply        apply(method, *args): the model's other methods with the same variables and
-                 rngs, e.g. apply("encode", x) for a Jacobian, apply("decode", z) for samples
+    apply        apply(method, *args, frozen=False): the model's other methods with the same
+                 variables and rngs, e.g. apply("encode", x) for a Jacobian,
+                 apply("decode", z) for samples; frozen=True stops the gradient to the
+                 variables (PIWAE trains its decoder and encoder on different bounds)
     """
 
     x: jax.Array
@@ -82,8 +84,11 @@ def model_term_inputs(apply_fn, variables, x, inputs=None, rngs=None, mutable=()
     else:
         (logits, aux), updates = apply_fn(variables, inputs, rngs=rngs, **kwargs), None
 
-    def apply(method, *args):
-        return apply_fn(variables, *args, method=method, rngs=rngs)
+    def apply(method, *args, frozen: bool = False):
+        """The model's `method`; `frozen` stops the gradient to its variables (the inputs
+        still carry theirs), e.g. a decoder trained by another bound than the encoder."""
+        used = jax.lax.stop_gradient(variables) if frozen else variables
+        return apply_fn(used, *args, method=method, rngs=rngs)
 
     collections = {k: v for k, v in variables.items() if k != "params"}
     t = TermInputs(x=x, inputs=inputs, logits=logits, aux=aux, params=variables["params"],

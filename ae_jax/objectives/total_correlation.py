@@ -29,8 +29,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from ae_jax.distributions import LOG_2PI
 from ae_jax.objectives.terms import TERMS, PerExample, TermInputs
-from ae_jax.objectives.vae import LOG_2PI
 
 
 def pairwise_log_density(z, mean, logvar) -> jax.Array:

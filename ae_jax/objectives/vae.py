@@ -34,27 +34,11 @@ import math
 import jax
 import jax.numpy as jnp
 
+from ae_jax.distributions import kl_to_standard_normal, log_normal
 from ae_jax.objectives.reconstruction import PerExample, bce_with_logits
 from ae_jax.objectives.terms import TERMS, TermInputs
 
-LOG_2PI = math.log(2.0 * math.pi)
 LIKELIHOODS = ("bernoulli", "gaussian")
-
-
-def kl_to_standard_normal(mean, logvar) -> jax.Array:
-    """KL(N(m, diag e^v) || N(0, I)) = 1/2 sum_d (e^v_d + m_d^2 - 1 - v_d), over the last axis."""
-    return 0.5 * jnp.sum(jnp.exp(logvar) + jnp.square(mean) - 1.0 - logvar, axis=-1)
-
-
-def kl_diagonal_gaussians(mean1, logvar1, mean2, logvar2) -> jax.Array:
-    """KL(N(m1, e^v1) || N(m2, e^v2)) = 1/2 sum_d (v2 - v1 + (e^v1 + (m1 - m2)^2) / e^v2 - 1)."""
-    ratio = (jnp.exp(logvar1) + jnp.square(mean1 - mean2)) * jnp.exp(-logvar2)
-    return 0.5 * jnp.sum(logvar2 - logvar1 + ratio - 1.0, axis=-1)
-
-
-def log_normal(z, mean, logvar) -> jax.Array:
-    """log N(z; m, diag e^v) = -1/2 sum_d (log 2 pi + v_d + (z_d - m_d)^2 e^-v_d), last axis."""
-    return -0.5 * jnp.sum(LOG_2PI + logvar + jnp.square(z - mean) * jnp.exp(-logvar), axis=-1)
 
 
 def log_likelihood(x, out, likelihood: str, output_logvar=0.0) -> jax.Array:
@@ -81,16 +65,16 @@ def output_logvar_of(aux, loss_config):
     return 2.0 * math.log(float(loss_config.output_stddev))
 
 
-def importance_log_weights(x_flat, mean, logvar, z, out, likelihood: str, output_logvar=0.0,
+def importance_log_weights(x_flat, out, log_q, log_p_z, likelihood: str, output_logvar=0.0,
                            with_likelihood: bool = False):
-    """log w = log p(x | z) + log N(z; 0, I) - log q(z | x), shape (K, B); with
-    `with_likelihood`, (log w, log p(x | z)).
+    """log w = log p(x | z) + log p(z) - log q(z | x), shape (K, B); with `with_likelihood`,
+    (log w, log p(x | z)).
 
-    x_flat (B, D), mean / logvar (B, L), z (K, B, L), out (K, B, D): decoder outputs of z.
+    x_flat (B, D); out (K, B, D): the decoder's outputs of the K draws z; log_q, log_p_z
+    (K, B): the model's log q(z | x) and log p(z) of those draws (DENSITY ability).
     """
-    zeros = jnp.zeros_like(mean)
     log_px = log_likelihood(x_flat, out, likelihood, output_logvar)
-    log_w = log_px + log_normal(z, zeros, zeros) - log_normal(z, mean, logvar)
+    log_w = log_px + log_p_z - log_q
     return (log_w, log_px) if with_likelihood else log_w
 
 
@@ -103,6 +87,14 @@ def iwae_bound(log_w) -> jax.Array:
 def kl(t: TermInputs) -> PerExample:
     """KL(q(z|x) || N(0, I)) in closed form from aux["mean"], aux["logvar"] (nats)."""
     return kl_to_standard_normal(t.aux["mean"], t.aux["logvar"])
+
+
+@TERMS.register("kl_sampled")
+def kl_sampled(t: TermInputs) -> PerExample:
+    """KL(q(z|x) || p(z)) ~= log q(z | x) - log p(z) at the forward pass's own draw
+    z ~ q(z | x) (aux["log_q"], aux["log_p"]): one-sample and unbiased, for a q or a p
+    without a closed-form KL (flow posteriors, the VampPrior, hierarchies)."""
+    return t.aux["log_q"] - t.aux["log_p"]
 
 
 @TERMS.register("gaussian_nll")
@@ -118,18 +110,28 @@ def gaussian_nll(t: TermInputs) -> PerExample:
                            output_logvar_of(t.aux, t.config))
 
 
+def decoded_draws(t: TermInputs, z, likelihood: str):
+    """The decoder's output for draws z (K, B, L): logits (bernoulli) or the mean
+    (gaussian), flattened to (K, B, D)."""
+    k, b = z.shape[:2]
+    method = "decode" if likelihood == "bernoulli" else "decode_mean"
+    out = t.apply(method, z.reshape((k * b, -1)))  # (K, B, L) -> (K*B, L)
+    return out.reshape((k, b, -1))  # (K*B, H, W, C) -> (K, B, D)
+
+
+def log_weights(t: TermInputs, k: int) -> jax.Array:
+    """log w_j of k draws z_j ~ q(z | inputs) per example, (k, B): the model's own q and p
+    (DENSITY ability), p(x | z) of loss.likelihood."""
+    likelihood = t.config.likelihood
+    z, log_q = t.apply("posterior_samples", t.inputs, k)  # (K, B, L), (K, B)
+    out = decoded_draws(t, z, likelihood)
+    return importance_log_weights(t.x.reshape((t.batch_size, -1)), out, log_q,
+                                  t.apply("log_prior", z), likelihood,
+                                  output_logvar_of(t.aux, t.config))
+
+
 @TERMS.register("iwae")
 def iwae(t: TermInputs) -> PerExample:
     """-L_k(x) with k = loss.iwae_samples draws from q(z | x) (reparameterised, "sample" rng)
     and p(x | z) of loss.likelihood. Replaces reconstruction + KL (reconstruction="none")."""
-    k = int(t.config.iwae_samples)
-    likelihood = t.config.likelihood
-    mean, logvar = t.aux["mean"], t.aux["logvar"]
-    b = t.batch_size
-    z = t.apply("sample_posterior", mean, logvar, k)  # (K, B, L)
-    method = "decode" if likelihood == "bernoulli" else "decode_mean"
-    out = t.apply(method, z.reshape((k * b, -1)))  # (K, B, L) -> (K*B, L)
-    out = out.reshape((k, b, -1))  # (K*B, H, W, C) -> (K, B, D)
-    log_w = importance_log_weights(t.x.reshape((b, -1)), mean, logvar, z, out, likelihood,
-                                   output_logvar_of(t.aux, t.config))
-    return -iwae_bound(log_w)
+    return -iwae_bound(log_weights(t, int(t.config.iwae_samples)))
