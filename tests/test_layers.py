@@ -8,6 +8,7 @@
     rank 4  run (a workdir loaded once: ae_jax.load)
     rank 5  engine (the trainer) | evaluation (tasks): neither imports the other
     rank 6  sweeps
+    rank 7  benchmark (the zoo benchmark)
 
 A module may import modules of a lower rank, and modules of its own unit (the same entry of
 the table); an import of a higher rank, of another unit of the same rank, of `configs` or of
@@ -36,7 +37,7 @@ RANKS = {
     "ae_jax.families": 3, "ae_jax.runs": 3,
     "ae_jax.run": 4,
     "ae_jax.engine": 5, "ae_jax.evaluation": 5,
-    "ae_jax.sweeps": 6,
+    "ae_jax.sweeps": 6, "ae_jax.benchmark": 7,
 }
 
 
