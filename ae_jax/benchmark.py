@@ -15,7 +15,8 @@ Columns, all on the first --test_examples test images:
   bce, mse     reconstruction error per image: binary cross-entropy summed over the pixels
                (nats) and squared error summed over the pixels, of decode(encode(x)) (the
                code at evaluation time: a VAE's posterior mean; the family's reconstruction
-               where it has no encoder of its own)
+               where it has no encoder of its own; "-" for a conditional model, whose
+               test metrics in metrics.jsonl give its conditional reconstruction)
   neg_elbo     -L_1, the Monte Carlo negative ELBO with --nll_samples draws (models with a
                density: ae_jax/models/abilities.py DENSITY), nats per image
   neg_log_px_bound  -L_K with K = --nll_samples: an upper bound on -log p(x) in expectation
@@ -104,8 +105,10 @@ def reconstruction_errors(run, x: np.ndarray) -> dict:
     """Per-image BCE (nats) and squared error summed over pixels, as means over x."""
     if {"encode", "decode"} <= run.abilities():
         x_hat = run.decode(run.encode(x).reshape((len(x), *run.code_shape())))
-    else:
+    elif "reconstruct" in run.abilities():
         x_hat = run.reconstruct(x)
+    else:  # a conditional model reconstructs only with labels (its test metrics have them)
+        return {"bce": math.nan, "mse": math.nan}
     target = to_float(x).reshape(len(x), -1)  # (N, H, W, C) -> (N, D)
     p = np.clip(np.asarray(x_hat, np.float64).reshape(len(x), -1), 1e-7, 1 - 1e-7)
     bce = -(target * np.log(p) + (1 - target) * np.log1p(-p)).sum(1)

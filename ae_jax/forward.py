@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 
 from ae_jax.data import to_float
+
+
+def split_labels(batch: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(rows (B, D), labels int32 (B,)) of a batch whose last column is the class label.
+
+    The engine appends the label column for families whose model is CONDITIONAL
+    (ae_jax/engine/workdir.py place_data): one gather fetches both."""
+    return batch[:, :-1], batch[:, -1].astype(jnp.int32)  # (B, D + 1) -> (B, D), (B,)
 
 
 def unflatten(batch: jax.Array, example_shape) -> jax.Array:

@@ -81,6 +81,7 @@ def _model() -> ml_collections.ConfigDict:
         compute_dtype="float32",  # float32 | bfloat16 (mixed precision: parameters stay f32)
         # VAEs (ae_jax/models/vae.py: vae_mlp | vae_conv)
         learn_output_variance=False,  # a learned log sigma^2 for a Gaussian decoder
+        num_classes=10,         # cvae_mlp: classes of the label the model is conditioned on
         # adversarial families (ae_jax/models/gan.py)
         generator_hidden_sizes=(256, 512),  # mlp_gan: generator dense layers (units), z first
         generator_batch_norm=True,  # mlp_gan: batch norm after each generator hidden layer

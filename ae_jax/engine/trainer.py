@@ -97,7 +97,8 @@ def train_and_evaluate(config, workdir: str, run_hparams: dict | None = None):
     writer = MetricWriter(workdir, config.tensorboard)
     writer.truncate(start_epoch)
     loop = choose_loop(config.loop, family.prefers_steps_on_cpu())
-    train_data, test_data, placement = place_data(dataset, config.data.placement, mesh)
+    train_data, test_data, placement = place_data(dataset, config.data.placement, mesh,
+                                                  family.uses_labels())
     runner, evaluate = _runner_and_evaluator(config, family, num_train, run_indices, mesh,
                                              loop)
 

@@ -100,11 +100,27 @@ def choose_placement(placement: str, nbytes: int, device=None, fraction: float =
     return "host" if limit and nbytes > fraction * limit else "device"
 
 
-def place_data(dataset: Dataset, placement: str, mesh):
-    """(train, test, placement): the splits flattened to (N, D), replicated on the mesh for
-    "device", left as host numpy arrays for "host" (see `ae_jax.loops.EpochRunner`)."""
+def with_label_column(rows: np.ndarray, labels, split: str, dataset: Dataset) -> np.ndarray:
+    """(N, D) rows -> (N, D + 1) with the class label as the last column, in the rows' dtype
+    (ae_jax/forward.py split_labels reads it back)."""
+    if labels is None:
+        raise ValueError(f"a conditional model needs class labels; dataset {dataset.name!r} "
+                         f"has none for its {split} split")
+    if rows.dtype == np.uint8 and labels.max() > 255:
+        raise ValueError(f"dataset {dataset.name!r}: labels up to {labels.max()} do not fit "
+                         "the uint8 rows of a conditional model (at most 256 classes)")
+    return np.concatenate([rows, labels[:, None].astype(rows.dtype)], axis=1)
+
+
+def place_data(dataset: Dataset, placement: str, mesh, with_labels: bool = False):
+    """(train, test, placement): the splits flattened to (N, D) (N, D + 1 with a label
+    column `with_labels`), replicated on the mesh for "device", left as host numpy arrays for
+    "host" (see `ae_jax.loops.EpochRunner`)."""
     train = dataset.train.reshape(len(dataset.train), -1)  # (N, H, W, C) -> (N, D)
     test = dataset.test.reshape(len(dataset.test), -1)
+    if with_labels:
+        train = with_label_column(train, dataset.train_labels, "train", dataset)
+        test = with_label_column(test, dataset.test_labels, "test", dataset)
     placement = choose_placement(placement, train.nbytes + test.nbytes)
     if placement == "device":
         train, test = replicate(train, mesh), replicate(test, mesh)

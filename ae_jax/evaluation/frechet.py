@@ -296,6 +296,17 @@ def score_workdirs(workdirs: Sequence[str], classifier_dir: str, num_samples: in
     return result
 
 
+def classifier_of(run, options: dict) -> FeatureExtractor:
+    """The project's classifier of the run's dataset, cached in option classifier_dir
+    (default: <workdir>/../frechet_classifier_<dataset>), trained there first if absent;
+    options classifier_epochs (5), seed (0)."""
+    directory = options.get("classifier_dir") or os.path.join(
+        os.path.dirname(os.path.abspath(run.workdir)), f"frechet_classifier_{run.dataset.name}")
+    return load_or_train_classifier(run.dataset, directory,
+                                    int(options.get("classifier_epochs", 5)),
+                                    int(options.get("seed", 0)))
+
+
 @TASKS.register("frechet")
 def frechet_task(run, out_dir: str, options: dict) -> dict:
     """The Frechet distance of the run's samples (option sampler, "prior" by default) to its
@@ -304,10 +315,7 @@ def frechet_task(run, out_dir: str, options: dict) -> dict:
     num_samples (10,000), classifier_epochs (5), seed (0)."""
     seed = int(options.get("seed", 0))
     num = int(options.get("num_samples", 10000))
-    directory = options.get("classifier_dir") or os.path.join(
-        os.path.dirname(os.path.abspath(run.workdir)), f"frechet_classifier_{run.dataset.name}")
-    extractor = load_or_train_classifier(run.dataset, directory,
-                                         int(options.get("classifier_epochs", 5)), seed)
+    extractor = classifier_of(run, options)
     reference = feature_statistics(extractor.features(run.dataset.test))
     name, codes = fit_sampler(run, options, jax.random.fold_in(jax.random.PRNGKey(seed), 1))
     score = frechet_of_sampler(lambda n, key: run.decode(codes(key, n)), extractor, reference,

@@ -22,9 +22,16 @@ from ae_jax.corruption import make_corruption
 from ae_jax.data.binarize import dynamic_binarize
 from ae_jax.families import FAMILIES
 from ae_jax.families.base import RECONSTRUCT, SAMPLE, SCORE, Family
-from ae_jax.forward import unflatten
+from ae_jax.forward import split_labels, unflatten
 from ae_jax.models import build_model
-from ae_jax.models.abilities import DECODE, POSTERIOR, PRIOR, abilities_of, train_kwargs
+from ae_jax.models.abilities import (
+    CONDITIONAL,
+    DECODE,
+    POSTERIOR,
+    PRIOR,
+    abilities_of,
+    train_kwargs,
+)
 from ae_jax.models.activations import get_activation
 from ae_jax.objectives import initial_weights, make_objective, model_term_inputs
 from ae_jax.optimizers import make_optimizer
@@ -66,25 +73,38 @@ class Autoencoder(Family):
         """Parameters from fold_in(PRNGKey(seed), "init"), the loss weights as arrays."""
         key = jax.random.PRNGKey(seed)
         x = jnp.zeros((1, *self.example_shape), jnp.float32)
+        labels = {"labels": jnp.zeros((1,), jnp.int32)} if self.uses_labels() else {}
         variables = self.model.init(
-            {"params": rng.stream(key, "init"), "sample": rng.stream(key, "sample")}, x)
+            {"params": rng.stream(key, "init"), "sample": rng.stream(key, "sample")}, x,
+            **labels)
         return State.create(key, {"model": Net.create(self.model, self.tx, variables)},
                             initial_weights(self.config.loss))
 
-    def term_inputs(self, net: Net, params, x, inputs, keys: dict, mask, train: bool):
-        """(TermInputs of the batch: the model applied to `inputs` with `params`, the
-        clean target `x`; updated mutable collections or None)."""
+    def term_inputs(self, net: Net, params, x, inputs, keys: dict, mask, train: bool,
+                    labels=None):
+        """(TermInputs of the batch: the model applied to `inputs` (and the class `labels`
+        of a conditional model) with `params`, the clean target `x`; updated mutable
+        collections or None)."""
         mutable = list(net.collections) if train else ()
+        kwargs = train_kwargs(self.model, train)
+        if labels is not None:
+            kwargs["labels"] = labels
         return model_term_inputs(net.apply_fn, net.variables(params), x, inputs,
-                                 {"sample": keys["sample"]}, mutable,
-                                 train_kwargs(self.model, train), key=keys["terms"],
-                                 mask=mask)
+                                 {"sample": keys["sample"]}, mutable, kwargs,
+                                 key=keys["terms"], mask=mask)
+
+    def examples(self, batch):
+        """(x (B, H, W, C) floats, labels (B,) int32 or None) of a batch of flat rows."""
+        labels = None
+        if self.uses_labels():
+            batch, labels = split_labels(batch)
+        return unflatten(batch, self.example_shape), labels
 
     def _inputs(self, key, x):
         return self.corrupt(key, x) if self.corrupt is not None else x
 
     def train_step(self, state: State, batch):
-        x = unflatten(batch, self.example_shape)
+        x, labels = self.examples(batch)
         keys = {name: rng.stream_at(state.key, name, state.step)
                 for name in ("noise", "sample", "terms", "binarize")}
         if self.dynamic_binarization:  # fresh {0, 1} pixels each step (ae_jax/data/binarize.py)
@@ -94,7 +114,8 @@ class Autoencoder(Family):
         weights = self.objective.weights_at(state.loss_weights, state.step)
 
         def loss_fn(params):
-            t, updates = self.term_inputs(net, params, x, inputs, keys, None, train=True)
+            t, updates = self.term_inputs(net, params, x, inputs, keys, None, train=True,
+                                          labels=labels)
             total, parts = self.objective(t, weights)
             return jnp.mean(total), (parts, model_metrics(t.aux), updates)
 
@@ -106,18 +127,19 @@ class Autoencoder(Family):
         net = net.apply_gradients(grads, updates)
         return state.replace(step=state.step + 1, nets={"model": net}), metrics
 
-    def _per_example(self, state: State, x, key, mask, corrupt: bool = True):
+    def _per_example(self, state: State, x, key, mask, corrupt: bool = True, labels=None):
         keys = {name: rng.stream(key, name) for name in ("noise", "sample", "terms")}
         net = state.nets["model"]
         inputs = self._inputs(keys["noise"], x) if corrupt else x
-        t, _ = self.term_inputs(net, net.params, x, inputs, keys, mask, train=False)
+        t, _ = self.term_inputs(net, net.params, x, inputs, keys, mask, train=False,
+                                labels=labels)
         weights = self.objective.weights_at(state.loss_weights, state.step)
         total, parts = self.objective(t, weights)
         return t, total, parts
 
     def eval_step(self, state: State, batch, key, mask) -> dict:
-        x = unflatten(batch, self.example_shape)
-        t, total, parts = self._per_example(state, x, key, mask)
+        x, labels = self.examples(batch)
+        t, total, parts = self._per_example(state, x, key, mask, labels=labels)
         out = {"loss": total, **parts, **model_metrics(t.aux)}
         if POSTERIOR in self.abilities():  # for the active units of the test split
             mean = t.apply("posterior", x)[0]  # (B, L)
@@ -144,7 +166,9 @@ class Autoencoder(Family):
     # -- abilities ---------------------------------------------------------------------
     def abilities(self) -> frozenset[str]:
         own = abilities_of(self.model)
-        extra = {RECONSTRUCT, SCORE} | ({SAMPLE} if {PRIOR, DECODE} <= own else set())
+        # a conditional model reconstructs and scores only with labels: through its steps
+        extra = set() if CONDITIONAL in own else {RECONSTRUCT, SCORE}
+        extra |= {SAMPLE} if {PRIOR, DECODE} <= own else set()
         return own | extra
 
     def call(self, state: State, method, *args, key=None):

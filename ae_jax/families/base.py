@@ -13,6 +13,7 @@ Required:
                     to the networks trained by that field
   init(seed)        a fresh State; vmappable over a uint32 seed array (several runs)
   train_step(state, batch) -> (state, metrics)   batch: (B, D) flat rows, uint8 or float
+                    ((B, D + 1) with the class label last when `uses_labels()`)
   eval_step(state, batch, key, mask) -> {name: (B, ...)}   per-example values; the engine
                     takes their means over the test split (padding masked out), then
                     `finalize(means)` turns them into the epoch's test metrics
@@ -33,7 +34,7 @@ from typing import Any, ClassVar
 import flax.linen as nn
 import jax
 
-from ae_jax.models.abilities import abilities_of, uses_convolutions
+from ae_jax.models.abilities import CONDITIONAL, abilities_of, uses_convolutions
 from ae_jax.models.summary import summarize
 from ae_jax.state import State
 
@@ -84,6 +85,11 @@ class Family:
     # -- declared, not guessed -----------------------------------------------------------
     def abilities(self) -> frozenset[str]:
         return abilities_of(self.networks[self.main])
+
+    def uses_labels(self) -> bool:
+        """True when the main network is CONDITIONAL: batches then carry the class label as
+        their last column (ae_jax/forward.py split_labels)."""
+        return CONDITIONAL in abilities_of(self.networks[self.main])
 
     def prefers_steps_on_cpu(self) -> bool:
         return prefers_steps_on_cpu(self.networks)

@@ -16,6 +16,8 @@ Nothing is guessed from a model's name or from `hasattr`.
 
 from __future__ import annotations
 
+import jax.numpy as jnp
+
 ENCODE = "encode"        # encode(x) -> code (B, ...)
 DECODE = "decode"        # decode(z) -> output logits (B, H, W, C)
 POSTERIOR = "posterior"  # posterior(x) -> (mean, logvar) of a Gaussian q(z | x);
@@ -27,7 +29,12 @@ DENSITY = "density"      # posterior_samples(x, k) -> (z (k, B, L), log q(z | x)
                          # over the last axis: what the IWAE bounds and the `nll` task need,
                          # whatever q and p are (Gaussian, flow, mixture, hierarchy)
 
-KNOWN = (ENCODE, DECODE, POSTERIOR, PRIOR, DENSITY)
+CONDITIONAL = "conditional"  # __call__(x, labels): the model sees each example's class label
+                             # (int32 (B,)); the engine then appends labels to the rows
+                             # (ae_jax/forward.py split_labels); its decode(code) takes codes
+                             # that carry the class, so sampling needs no label argument
+
+KNOWN = (ENCODE, DECODE, POSTERIOR, PRIOR, DENSITY, CONDITIONAL)
 
 
 class MissingAbilityError(ValueError):
@@ -50,6 +57,15 @@ def require(module, ability: str, who: str) -> None:
         raise MissingAbilityError(
             f"{who} needs a model that declares the ability {ability!r}; "
             f"{type(module).__name__} declares: {', '.join(sorted(have)) or 'none'}")
+
+
+def example_kwargs(module, batch_size: int) -> dict:
+    """The keyword arguments of an evaluation-mode call on a batch of dummy examples: train
+    mode off, and labels 0 for a CONDITIONAL model (summaries, shape inference)."""
+    kwargs = train_kwargs(module, False)
+    if CONDITIONAL in abilities_of(module):
+        kwargs["labels"] = jnp.zeros((batch_size,), jnp.int32)
+    return kwargs
 
 
 def train_kwargs(module, train: bool) -> dict:

@@ -9,6 +9,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from ae_jax.models.abilities import example_kwargs
+
 
 def count_params(tree) -> int:
     return sum(math.prod(x.shape) for x in jax.tree_util.tree_leaves(tree))
@@ -48,9 +50,12 @@ def summarize(model: nn.Module, example_shape, batch_size: int = 1) -> tuple[str
     """The table as text and the counts as a dict (`encoder`, `decoder`, `total`)."""
     x = jnp.zeros((batch_size, *example_shape), jnp.float32)
 
+    kwargs = example_kwargs(model, batch_size)
+
     def init_and_capture():
-        variables = model.init(jax.random.PRNGKey(0), x)
-        _, state = model.apply(variables, x, capture_intermediates=True, mutable=["intermediates"])
+        variables = model.init(jax.random.PRNGKey(0), x, **kwargs)
+        _, state = model.apply(variables, x, capture_intermediates=True,
+                               mutable=["intermediates"], **kwargs)
         return variables["params"], state["intermediates"]
 
     params, inter = jax.eval_shape(init_and_capture)
