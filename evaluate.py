@@ -10,7 +10,9 @@ import os
 
 from absl import app, flags, logging
 
+from ae_jax.errors import reports_user_errors
 from ae_jax.evaluation import get_task
+from ae_jax.files import write_atomic
 from ae_jax.run import load
 
 FLAGS = flags.FLAGS
@@ -33,6 +35,7 @@ def _parse_options(pairs):
     return options
 
 
+@reports_user_errors
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
@@ -43,8 +46,7 @@ def main(argv):
     os.makedirs(out_dir, exist_ok=True)
     result = task(run, out_dir, _parse_options(FLAGS.option))
     path = os.path.join(out_dir, f"{FLAGS.task}.json")
-    with open(path, "w") as f:
-        json.dump(result, f, indent=2)
+    write_atomic(path, json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
     logging.info("wrote %s", path)
 

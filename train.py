@@ -9,6 +9,7 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 from ae_jax.engine import quiet_libraries, train_and_evaluate
+from ae_jax.errors import reports_user_errors
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "experiment config file", lock_config=True)
@@ -16,6 +17,7 @@ flags.DEFINE_string("workdir", None, "directory for checkpoints, metrics and plo
 flags.mark_flags_as_required(["config", "workdir"])
 
 
+@reports_user_errors
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")

@@ -1,17 +1,29 @@
 """Orbax checkpoints: one per saved epoch (the checkpoint step is the epoch), keep N, the
-resolved config saved beside the state so a workdir alone can rebuild the model."""
+resolved config and a checksum of the arrays saved beside the state.
+
+The config stored in the newest readable checkpoint is the one a resume and `ae_jax.load`
+trust (`stored_config`); the workdir's top-level config.json is a convenience copy. The
+checksum (SHA-256 over every array leaf's dtype, shape and bytes, in tree order) is verified
+on restore: a checkpoint whose bytes changed on disk is reported as corrupt, never restored,
+and the newest earlier checkpoint that restores and verifies is named.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 
 import jax
+import numpy as np
 import orbax.checkpoint as ocp
 
 
 class CheckpointError(RuntimeError):
-    """A checkpoint exists but cannot be restored, or belongs to another model."""
+    """A checkpoint exists but cannot be restored, is corrupt, or belongs to another model."""
+
+    USER_ERROR = True  # ae_jax/errors.py: one line, exit 2
 
 
 def manager(workdir: str, keep: int = 3) -> ocp.CheckpointManager:
@@ -20,14 +32,64 @@ def manager(workdir: str, keep: int = 3) -> ocp.CheckpointManager:
     return ocp.CheckpointManager(directory, options=options)
 
 
+def _host(leaf) -> np.ndarray:
+    """A replicated array's full value from this process's first shard (no cross-host copy)."""
+    if isinstance(leaf, jax.Array):
+        return np.asarray(leaf.addressable_data(0))
+    return np.asarray(leaf)
+
+
+def checksum(state) -> str:
+    """SHA-256 of every array leaf of `state`: dtype, shape and bytes, in tree order."""
+    digest = hashlib.sha256()
+    for leaf in jax.tree_util.tree_leaves(state):
+        value = np.ascontiguousarray(_host(leaf))
+        digest.update(f"{value.dtype.str}{value.shape}".encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()
+
+
 def save(mngr: ocp.CheckpointManager, epoch: int, state, config_dict: dict) -> None:
-    """Save `state` (its array leaves) and the config as checkpoint `epoch`."""
+    """Save `state` (its array leaves), the config and the arrays' checksum as `epoch`."""
     mngr.save(
         epoch,
         args=ocp.args.Composite(
-            state=ocp.args.StandardSave(state), config=ocp.args.JsonSave(config_dict)
+            state=ocp.args.StandardSave(state), config=ocp.args.JsonSave(config_dict),
+            checksum=ocp.args.JsonSave({"sha256": checksum(state)}),
         ),
     )
+
+
+def _step_dir(mngr, epoch: int) -> str:
+    return os.path.join(str(mngr.directory), str(epoch))
+
+
+def _restore_verified(mngr, epoch: int, abstract):
+    """The state of checkpoint `epoch`, checked against its saved checksum (checkpoints
+    written before checksums existed are restored unverified, with a warning)."""
+    has_sum = os.path.isdir(os.path.join(_step_dir(mngr, epoch), "checksum"))
+    items = {"state": ocp.args.StandardRestore(abstract)}
+    if has_sum:
+        items["checksum"] = ocp.args.JsonRestore()
+    restored = mngr.restore(epoch, args=ocp.args.Composite(**items))
+    if not has_sum:
+        logging.warning("checkpoint %s has no checksum (an older format): not verified",
+                        _step_dir(mngr, epoch))
+    elif restored["checksum"]["sha256"] != checksum(restored["state"]):
+        raise CheckpointError("its arrays do not match the checksum saved with them: the "
+                              "files are corrupt")
+    return restored["state"]
+
+
+def _newest_good(mngr, abstract, below: int) -> int | None:
+    """The newest checkpoint before `below` that restores and verifies, or None."""
+    for step in sorted((s for s in mngr.all_steps() if s < below), reverse=True):
+        try:
+            _restore_verified(mngr, step, abstract)
+            return step
+        except Exception:  # noqa: BLE001 - any failure means "not this one"
+            continue
+    return None
 
 
 def restore_latest(mngr: ocp.CheckpointManager, template):
@@ -35,26 +97,43 @@ def restore_latest(mngr: ocp.CheckpointManager, template):
 
     `template` is a freshly initialised state: its shapes, dtypes and shardings say what to
     read, and its static fields (apply_fn, tx) are kept. A checkpoint that cannot be read,
-    or whose arrays do not match the template, raises CheckpointError naming it and the
-    earlier checkpoints, and deletes nothing.
+    is corrupt, or whose arrays do not match the template raises CheckpointError naming it
+    and the newest earlier checkpoint that really restores, and deletes nothing.
     """
     epoch = mngr.latest_step()
     if epoch is None:
         return 0, template
     abstract = jax.tree_util.tree_map(ocp.utils.to_shape_dtype_struct, template)
     try:
-        restored = mngr.restore(
-            epoch, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract))
-        )
+        state = _restore_verified(mngr, epoch, abstract)
     except Exception as e:  # orbax raises several types for unreadable or mismatched data
-        earlier = [s for s in mngr.all_steps() if s != epoch]
-        path = os.path.join(str(mngr.directory), str(epoch))
-        hint = (
-            f"move it aside to resume from epoch {max(earlier)}" if earlier
-            else "move it aside (or use a new workdir) to start afresh"
-        )
+        good = _newest_good(mngr, abstract, epoch)
+        hint = (f"move it aside to resume from epoch {good} (checked: it restores and "
+                "verifies)" if good is not None
+                else "no earlier checkpoint restores: move it aside (or use a new workdir) "
+                     "to start afresh")
+        reason = str(e) if isinstance(e, CheckpointError) else type(e).__name__
         raise CheckpointError(
-            f"checkpoint {path} could not be restored ({type(e).__name__}: {e}); {hint}"
+            f"checkpoint {_step_dir(mngr, epoch)} could not be restored ({reason}); {hint}"
         ) from e
     logging.info("restored epoch %d from %s", epoch, mngr.directory)
-    return epoch, restored["state"]
+    return epoch, state
+
+
+def stored_config(workdir: str) -> dict | None:
+    """The resolved config saved with the newest checkpoint whose config reads as JSON, or
+    None when the workdir holds no checkpoint."""
+
+    folder = os.path.join(workdir, "checkpoints")
+    if not os.path.isdir(folder):
+        return None
+    steps = sorted((int(p) for p in os.listdir(folder) if p.isdigit()), reverse=True)
+    for step in steps:
+        path = os.path.join(folder, str(step), "config", "metadata")
+        try:
+            with open(path) as f:
+                return json.load(f)
+        except (OSError, json.JSONDecodeError):
+            logging.warning("checkpoint %s: its config cannot be read; trying an older one",
+                            os.path.join(folder, str(step)))
+    return None

@@ -9,13 +9,12 @@ import os
 
 import jax
 
+from ae_jax.files import append_line, read_jsonl, write_atomic
+
 
 def read_metrics(workdir: str) -> list[dict]:
-    path = os.path.join(workdir, "metrics.jsonl")
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+    """The rows of <workdir>/metrics.jsonl (a torn last line is left out, with a warning)."""
+    return read_jsonl(os.path.join(workdir, "metrics.jsonl"))
 
 
 def _jsonable(v):
@@ -27,8 +26,10 @@ def _jsonable(v):
 
 
 class MetricWriter:
-    """Appends to `<workdir>/metrics.jsonl` and TensorBoard; `truncate(epoch)` on resume drops
-    lines of epochs after the restored checkpoint, so the file never holds an epoch twice."""
+    """Appends to `<workdir>/metrics.jsonl` (each line fsynced) and TensorBoard (flushed every
+    epoch); `truncate(epoch)` on resume drops lines of epochs after the restored checkpoint,
+    so the file never holds an epoch twice, repairs a torn last line, and re-logs the kept
+    epochs to TensorBoard (a killed process loses the events it had not flushed)."""
 
     def __init__(self, workdir: str, tensorboard: bool = True):
         self.active = jax.process_index() == 0
@@ -42,21 +43,33 @@ class MetricWriter:
     def truncate(self, last_epoch: int) -> None:
         if not self.active:
             return
-        kept = [r for r in read_metrics(os.path.dirname(self.path)) if r["epoch"] <= last_epoch]
-        with open(self.path, "w") as f:
-            f.writelines(json.dumps(r) + "\n" for r in kept)
+        rows = read_jsonl(self.path, repair=True)
+        kept = [r for r in rows if r["epoch"] <= last_epoch]
+        if len(kept) != len(rows) or not os.path.exists(self.path):
+            write_atomic(self.path, "".join(json.dumps(r) + "\n" for r in kept))
+        if self._tb is not None and kept:
+            for r in kept:
+                self._log_scalars(r["epoch"], r["split"], r)
+            self._tb.flush()
+
+    def _log_scalars(self, epoch: int, split: str, metrics: dict) -> None:
+        for k, v in metrics.items():
+            if k in ("epoch", "split") or isinstance(v, list):
+                continue
+            self._tb.add_scalar(f"{split}/{k}", float(v), epoch)
 
     def write(self, epoch: int, split: str, metrics: dict[str, float]) -> None:
         if not self.active:
             return
         row = {"epoch": epoch, "split": split}
         row.update({k: _jsonable(v) for k, v in metrics.items()})
-        with open(self.path, "a") as f:
-            f.write(json.dumps(row) + "\n")
+        append_line(self.path, json.dumps(row))
         if self._tb is not None:
-            for k, v in metrics.items():
-                if not isinstance(v, list):
-                    self._tb.add_scalar(f"{split}/{k}", float(v), epoch)
+            self._log_scalars(epoch, split, metrics)
+
+    def flush(self) -> None:
+        if self._tb is not None:
+            self._tb.flush()
 
     def close(self) -> None:
         if self._tb is not None:

@@ -137,11 +137,21 @@ class Run:
 
 
 def read_config(workdir: str) -> ml_collections.ConfigDict:
+    """The config saved with the workdir's newest checkpoint (the one trusted), else its
+    config.json copy."""
+    stored = checkpoints.stored_config(workdir)
+    if stored is not None:
+        return ml_collections.ConfigDict(stored)
     path = os.path.join(workdir, "config.json")
     if not os.path.exists(path):
-        raise FileNotFoundError(f"{workdir} holds no config.json: is it a training workdir?")
-    with open(path) as f:
-        return ml_collections.ConfigDict(json.load(f))
+        raise FileNotFoundError(f"{workdir} holds no checkpoint and no config.json: is it a "
+                                "training workdir?")
+    try:
+        with open(path) as f:
+            return ml_collections.ConfigDict(json.load(f))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path} is not valid JSON ({e}) and the workdir has no checkpoint "
+                         "holding its config; retrain it") from None
 
 
 def load(workdir: str, run_index: int = 0) -> Run:

@@ -67,7 +67,8 @@ def test_kill_9_then_rerun_is_bitwise_identical(tmp_path):
 
 def test_other_model_in_workdir_is_refused(tmp_path):
     train_and_evaluate(digits_config(num_epochs=1), str(tmp_path))
-    with pytest.raises(ValueError, match=r"different model.*model:"):
+    with pytest.raises(ValueError, match=r"different model: model.latent_dim: 8 \(workdir\) "
+                                         r"vs 4 \(this command\)"):
         train_and_evaluate(digits_config(num_epochs=2, **{"model.latent_dim": 4}), str(tmp_path))
 
 

@@ -20,6 +20,8 @@ DATA_SOURCES: Registry = Registry("data source", field="data.name", package="ae_
 class DataUnavailableError(RuntimeError):
     """Raised when a dataset cannot be found locally and cannot be downloaded."""
 
+    USER_ERROR = True  # ae_jax/errors.py: one line, exit 2
+
 
 @dataclasses.dataclass(frozen=True)
 class Dataset:
@@ -88,6 +90,7 @@ def to_float(x):
 
     Works on numpy and jax arrays alike, so the same call scales a batch inside a jitted step.
     """
+
     if x.dtype == np.uint8:
         return x.astype(np.float32) / 255.0
     return x.astype(np.float32)

@@ -24,6 +24,8 @@ from ae_jax import checkpoints
 class NonFiniteLossError(FloatingPointError):
     """The loss became NaN or infinite; the message names the epoch, split and terms."""
 
+    USER_ERROR = True  # ae_jax/errors.py: one line, exit 2
+
 
 def check_finite(metrics: dict, epoch: int, split: str, workdir: str, mngr) -> None:
     """Stop with NonFiniteLossError naming the epoch, split and every non-finite term; the
@@ -75,6 +77,7 @@ def run_epochs(state, runner, train_data, evaluate: Callable, *, start_epoch: in
     progress-bar fields; `after_epoch(state, epoch)` runs last in each epoch (plots). The
     train "seconds" of an epoch time the runner call until its metrics are on the host.
     """
+
     last_epoch = start_epoch
     traced = profiled_epoch(start_epoch, num_epochs) if profile else None
     bar = tqdm(range(start_epoch + 1, num_epochs + 1), initial=start_epoch, total=num_epochs,
@@ -90,10 +93,13 @@ def run_epochs(state, runner, train_data, evaluate: Callable, *, start_epoch: in
             check_finite(train_metrics, epoch, "train", workdir, mngr)
             test_metrics = to_host(evaluate(state))
             check_finite(test_metrics, epoch, "test", workdir, mngr)
-            if epoch % checkpoint_every == 0 or epoch == num_epochs:
-                checkpoints.save(mngr, epoch, state, config_dict)
+            # the epoch's lines first: a kill before the checkpoint commits leaves lines of an
+            # epoch the resume drops (truncate), never a checkpoint without its lines
             writer.write(epoch, "train", {**train_metrics, "seconds": seconds})
             writer.write(epoch, "test", test_metrics)
+            writer.flush()
+            if epoch % checkpoint_every == 0 or epoch == num_epochs:
+                checkpoints.save(mngr, epoch, state, config_dict)
             if postfix is not None:
                 bar.set_postfix(postfix(train_metrics, test_metrics))
             if after_epoch is not None:

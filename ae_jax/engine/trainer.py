@@ -12,10 +12,14 @@ import json
 import logging
 import os
 
+import jax
+
 from ae_jax import checkpoints
 from ae_jax.data import load_dataset
 from ae_jax.engine.epoch_loop import run_epochs
+from ae_jax.engine.lock import workdir_lock
 from ae_jax.engine.plots import write_plots
+from ae_jax.engine.validate import validate_config
 from ae_jax.engine.workdir import (
     check_workdir_config,
     place_data,
@@ -74,26 +78,38 @@ def train_and_evaluate(config, workdir: str, run_hparams: dict | None = None):
     `run_hparams` gives the `num_runs` vmapped runs their own values, field -> one value per
     run: "seed", "optimizer.<hyperparameter>", "loss.terms.<term>" (`ae_jax.runs`); resumed
     runs keep them, as the command's config wins over the checkpoint for these scalars.
+
+    Everything is validated before anything is written: the config's values, the stored
+    config of the workdir, the data, the model and optimizer, the devices and the newest
+    checkpoint (restored and verified). Then the workdir is locked for this process, and
+    config.json / summary.txt are (re)written.
     """
     run_hparams = run_hparams or {}
+    validate_config(config)
     initialize_distributed(config.distributed)
-    os.makedirs(workdir, exist_ok=True)
     config_dict = json.loads(config.to_json_best_effort())
     check_workdir_config(config_dict, workdir)
-
     dataset = load_dataset(config.data)
     run_indices = run_subsets(config, dataset)  # None, or each run's own training rows
     num_train = len(dataset.train) if run_indices is None else run_indices.shape[-1]
-    steps_per_epoch = num_train // config.batch_size
-    family = build_family(config, dataset.example_shape, steps_per_epoch)
-    summary = family.summary()
-    write_workdir_files(workdir, config_dict, f"data: {dataset.describe()}\n\n{summary}")
+    family = build_family(config, dataset.example_shape, num_train // config.batch_size)
+    summary = f"data: {dataset.describe()}\n\n{family.summary()}"
     logging.info("model:\n%s", summary)
-    if config.num_epochs == 0:
-        return None
+    mesh = make_mesh(config.num_devices) if config.num_epochs else None
+    os.makedirs(workdir, exist_ok=True)
+    with workdir_lock(workdir, active=jax.process_index() == 0):
+        if config.num_epochs == 0:
+            write_workdir_files(workdir, config_dict, summary)
+            return None
+        mngr, start_epoch, state = _initial_state(config, family, run_hparams, mesh, workdir)
+        write_workdir_files(workdir, config_dict, summary)
+        return _train(config, config_dict, workdir, dataset, family, run_indices, num_train,
+                      mesh, mngr, start_epoch, state)
 
-    mesh = make_mesh(config.num_devices)
-    mngr, start_epoch, state = _initial_state(config, family, run_hparams, mesh, workdir)
+
+def _train(config, config_dict, workdir, dataset, family, run_indices, num_train, mesh, mngr,
+           start_epoch, state):
+    """The epochs after `start_epoch`, then the final plots; returns the state."""
     writer = MetricWriter(workdir, config.tensorboard)
     writer.truncate(start_epoch)
     loop = choose_loop(config.loop, family.prefers_steps_on_cpu())
@@ -107,8 +123,8 @@ def train_and_evaluate(config, workdir: str, run_hparams: dict | None = None):
             write_plots(workdir, family, state, dataset, config, epoch, final=False)
 
     logging.info("training epochs %d..%d, %d steps of %d, loop %r, data on %s, %d device(s)",
-                 start_epoch + 1, config.num_epochs, steps_per_epoch, config.batch_size, loop,
-                 placement, mesh.devices.size)
+                 start_epoch + 1, config.num_epochs, num_train // config.batch_size,
+                 config.batch_size, loop, placement, mesh.devices.size)
     state, last_epoch = run_epochs(
         state, runner, train_data, lambda s: evaluate(s, test_data), start_epoch=start_epoch,
         num_epochs=config.num_epochs, mngr=mngr, writer=writer, config_dict=config_dict,

@@ -4,18 +4,24 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 
 import jax
 import numpy as np
 
+from ae_jax.checkpoints import stored_config
 from ae_jax.data import Dataset
+from ae_jax.files import write_atomic, write_json_atomic
 from ae_jax.parallel import replicate
 
-# Config fields that fix the shapes of the state: a workdir trained with other values cannot
-# be resumed by this config.
+# Config fields that fix the shapes and meaning of the state: a workdir trained with other
+# values cannot be resumed by this config. loss.terms: its names (the weights may change).
 SHAPE_FIELDS = ("family", "model", "data.name", "data.image_size", "data.grayscale",
-                "loss.terms")
+                "num_runs", "seed")
+# Fields that fix the optimizer state's structure: changing them needs a new workdir.
+OPTIMIZER_FIELDS = tuple(f"{opt}.{field}" for opt in ("optimizer", "discriminator_optimizer")
+                         for field in ("name", "schedule", "grad_clip_norm"))
 
 
 def _get(d: dict, dotted: str):
@@ -26,34 +32,73 @@ def _get(d: dict, dotted: str):
     return d
 
 
-def check_workdir_config(config_dict: dict, workdir: str) -> None:
-    """Refuse a workdir whose stored config describes a different model."""
+def _leaves(value, prefix: str) -> dict:
+    """{dotted field: value} of a nested dict's leaves (a non-dict is its own leaf)."""
+    if not isinstance(value, dict):
+        return {prefix: value}
+    out = {}
+    for k, v in value.items():
+        out.update(_leaves(v, f"{prefix}.{k}"))
+    return out
+
+
+def differing_fields(stored: dict, new: dict, fields) -> list[str]:
+    """"field: stored value (workdir) vs new value (this command)" for each dotted leaf field
+    under `fields` whose values differ."""
+    out = []
+    for field in fields:
+        a, b = _leaves(_get(stored, field), field), _leaves(_get(new, field), field)
+        for leaf in sorted(set(a) | set(b)):
+            if json.dumps(a.get(leaf), sort_keys=True) != json.dumps(b.get(leaf), sort_keys=True):
+                out.append(f"{leaf}: {a.get(leaf)!r} (workdir) vs {b.get(leaf)!r} (this command)")
+    return out
+
+
+def workdir_config(workdir: str) -> dict | None:
+    """The config a workdir was trained with: its newest checkpoint's (the one trusted), or
+    the config.json copy when it has no checkpoint; None for a new workdir (an unreadable
+    copy without a checkpoint is ignored: nothing was trained)."""
+    stored = stored_config(workdir)
+    if stored is not None:
+        return stored
     path = os.path.join(workdir, "config.json")
-    if not os.path.exists(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def check_workdir_config(config_dict: dict, workdir: str) -> None:
+    """Refuse to resume a workdir whose stored config describes a different model or
+    optimizer, naming each differing field; log the fields that may change."""
+    stored = stored_config(workdir)
+    if stored is None:
         return
-    with open(path) as f:
-        stored = json.load(f)
-    diffs = [
-        f"{field}: {_get(stored, field)!r} -> {_get(config_dict, field)!r}"
-        for field in SHAPE_FIELDS
-        if json.dumps(_get(stored, field), sort_keys=True)
-        != json.dumps(_get(config_dict, field), sort_keys=True)
-    ]
-    if diffs and os.path.isdir(os.path.join(workdir, "checkpoints")):
-        raise ValueError(
-            f"workdir {workdir} holds a run of a different model ({'; '.join(diffs)}); "
-            "use another --workdir, or delete this one to start afresh"
-        )
+    diffs = differing_fields(stored, config_dict, SHAPE_FIELDS)
+    terms = [sorted(_get(c, "loss.terms") or {}) for c in (stored, config_dict)]
+    if terms[0] != terms[1]:
+        diffs.append(f"loss.terms names: {terms[0]} (workdir) vs {terms[1]} (this command)")
+    if diffs:
+        raise ValueError(f"workdir {workdir} holds a run of a different model: "
+                         f"{'; '.join(diffs)}. Use another --workdir, or the workdir's values")
+    opt = differing_fields(stored, config_dict, OPTIMIZER_FIELDS)
+    if opt:
+        raise ValueError(f"workdir {workdir} was trained with another optimizer ({'; '.join(opt)}"
+                         "): its optimizer state cannot be carried over. Resume with the "
+                         "workdir's values, or start a new --workdir")
+    changed = differing_fields(stored, config_dict, ("optimizer", "discriminator_optimizer",
+                                                     "loss", "batch_size", "num_epochs"))
+    for line in changed:
+        logging.info("resuming with a changed value: %s", line)
 
 
 def write_workdir_files(workdir: str, config_dict: dict, summary: str) -> None:
     """config.json (the resolved config) and summary.txt; process 0 only."""
     if jax.process_index() != 0:
         return
-    with open(os.path.join(workdir, "config.json"), "w") as f:
-        json.dump(config_dict, f, indent=2, sort_keys=True)
-    with open(os.path.join(workdir, "summary.txt"), "w") as f:
-        f.write(summary)
+    write_json_atomic(os.path.join(workdir, "config.json"), config_dict)
+    write_atomic(os.path.join(workdir, "summary.txt"), summary)
 
 
 def one_class_indices(labels: np.ndarray, classes) -> np.ndarray:

@@ -1,0 +1,153 @@
+"""A workdir under damage and misuse: nothing written before validation, the checkpoint's
+config trusted over config.json, a lock, verified checkpoints, a repaired metrics tail,
+changes on resume sorted into allowed and refused, and user errors as one line (exit 2)."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+import ae_jax
+from ae_jax.checkpoints import CheckpointError
+from ae_jax.engine import train_and_evaluate
+from ae_jax.engine.lock import WorkdirLockedError, acquire, release
+from ae_jax.files import read_jsonl
+from tests.conftest import ROOT, digits_config
+
+
+def small(**overrides):
+    return digits_config(**{"num_plot_images": 0, "num_sample_images": 0, **overrides})
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A 2-epoch digits workdir, copied per test that damages it."""
+    workdir = tmp_path_factory.mktemp("trained") / "w"
+    train_and_evaluate(small(num_epochs=2), str(workdir))
+    return workdir
+
+
+def _copy(src, dst):
+    import shutil
+
+    shutil.copytree(src, dst)
+    os.remove(os.path.join(dst, "lock")) if os.path.exists(os.path.join(dst, "lock")) else None
+    return dst
+
+
+@pytest.mark.parametrize("field, value, says", [
+    ("keep_checkpoints", 0, "keep_checkpoints=0"),
+    ("batch_size", 0, "batch_size=0"),
+    ("eval_batch_size", 0, "eval_batch_size=0"),
+    ("checkpoint_every_epochs", 0, "checkpoint_every_epochs=0"),
+    ("num_runs", 0, "num_runs=0"),
+    ("num_epochs", -1, "num_epochs=-1"),
+    ("data.train_limit", -5, "data.train_limit=-5"),
+    ("optimizer.learning_rate", -1e-3, "optimizer.learning_rate=-0.001"),
+    ("data.test_fraction", 1.0, "data.test_fraction=1.0"),
+    ("model.latent_dim", 0, "model.latent_dim=0"),
+])
+def test_bad_values_are_refused_before_anything_is_written(tmp_path, field, value, says):
+    workdir = tmp_path / "new"
+    with pytest.raises(ValueError, match=f"invalid config: {says}"):
+        train_and_evaluate(small(**{field: value}), str(workdir))
+    assert not workdir.exists()
+
+
+def test_an_empty_config_json_does_not_break_resume_or_load(trained, tmp_path):
+    w = _copy(trained, tmp_path / "w")
+    (w / "config.json").write_text("")
+    state = train_and_evaluate(small(num_epochs=3), str(w))  # resumes from epoch 2
+    assert int(state.step) == 3 * (len(ae_jax.load(str(w)).dataset.train) // 64)
+    assert json.loads((w / "config.json").read_text())["num_epochs"] == 3  # rewritten whole
+
+
+def test_a_refused_command_leaves_config_json_as_it_was(trained, tmp_path):
+    w = _copy(trained, tmp_path / "w")
+    before = (w / "config.json").read_bytes()
+    with pytest.raises(ValueError, match="unknown reconstruction loss 'bcx'"):
+        train_and_evaluate(small(num_epochs=3, **{"loss.reconstruction": "bcx"}), str(w))
+    assert (w / "config.json").read_bytes() == before
+    ae_jax.load(str(w))  # evaluate.py still reads the workdir
+
+
+def test_a_torn_metrics_line_is_repaired_on_resume(trained, tmp_path):
+    w = _copy(trained, tmp_path / "w")
+    with open(w / "metrics.jsonl", "a") as f:
+        f.write('{"epoch": 3, "spl')
+    train_and_evaluate(small(num_epochs=3), str(w))
+    rows = read_jsonl(str(w / "metrics.jsonl"))
+    assert [(r["epoch"], r["split"]) for r in rows] == [
+        (e, s) for e in (1, 2, 3) for s in ("train", "test")]
+
+
+def test_loss_weights_may_change_on_resume_but_not_the_optimizer_or_seed(tmp_path):
+    base = {"loss.terms": {"l1_activity": 1e-5}}
+    train_and_evaluate(small(num_epochs=1, **base), str(tmp_path))
+    state = train_and_evaluate(small(num_epochs=2, **{"loss.terms": {"l1_activity": 2e-5}}),
+                               str(tmp_path))
+    assert float(state.loss_weights["l1_activity"]) == pytest.approx(2e-5)
+    with pytest.raises(ValueError, match=r"another optimizer \(optimizer.name: 'adam' "
+                                         r"\(workdir\) vs 'sgd'"):
+        train_and_evaluate(small(num_epochs=3, **base, **{"optimizer.name": "sgd"}),
+                           str(tmp_path))
+    with pytest.raises(ValueError, match=r"seed: 0 \(workdir\) vs 1"):
+        train_and_evaluate(small(num_epochs=3, seed=1, **base), str(tmp_path))
+    with pytest.raises(ValueError, match=r"loss.terms names"):
+        train_and_evaluate(small(num_epochs=3, **{"loss.terms": {"l2_weights": 1e-4}}),
+                           str(tmp_path))
+
+
+def test_a_second_writer_is_refused_with_the_owner_named(tmp_path):
+    owner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (tmp_path / "lock").write_text(json.dumps(
+            {"pid": owner.pid, "host": socket.gethostname(), "since": "now"}))
+        with pytest.raises(WorkdirLockedError, match=f"in use by pid {owner.pid} on "):
+            train_and_evaluate(small(num_epochs=1), str(tmp_path))
+        assert not (tmp_path / "checkpoints").exists()
+    finally:
+        owner.kill()
+        owner.wait()
+    # the owner is dead now: its lock is stale and taken over
+    train_and_evaluate(small(num_epochs=1), str(tmp_path))
+    assert not (tmp_path / "lock").exists()  # released at the end
+
+
+def test_the_lock_is_ours_until_released(tmp_path):
+    path = acquire(str(tmp_path))
+    with pytest.raises(WorkdirLockedError, match=f"pid {os.getpid()}"):
+        acquire(str(tmp_path))
+    release(path)
+    release(acquire(str(tmp_path)))
+
+
+def _flip_one_bit(workdir, epoch: int) -> None:
+    folder = os.path.join(workdir, "checkpoints", str(epoch), "state", "ocdbt.process_0", "d")
+    path = max((os.path.join(folder, f) for f in os.listdir(folder)), key=os.path.getsize)
+    data = bytearray(open(path, "rb").read())
+    data[len(data) // 2] ^= 0x10
+    open(path, "wb").write(bytes(data))
+
+
+def test_a_flipped_bit_is_reported_as_corrupt_and_the_good_checkpoint_named(trained, tmp_path):
+    w = _copy(trained, tmp_path / "w")
+    _flip_one_bit(str(w), 2)
+    with pytest.raises(CheckpointError, match=r"checkpoints/2 could not be restored .*"
+                                              r"resume from epoch 1 \(checked"):
+        ae_jax.load(str(w))
+
+
+@pytest.mark.slow
+def test_a_user_error_is_one_line_and_exit_2(tmp_path):
+    proc = subprocess.run([sys.executable, "train.py", "--config=configs/quickstart.py",
+                           f"--workdir={tmp_path / 'w'}", "--config.keep_checkpoints=0"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert lines[-2].startswith("error: invalid config: keep_checkpoints=0")
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "w").exists()
