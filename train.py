@@ -5,11 +5,17 @@
 Rerunning the same command resumes from the newest checkpoint in <dir>.
 """
 
-from absl import app, flags, logging
-from ml_collections import config_flags
+import sys
 
-from ae_jax.engine import quiet_libraries, train_and_evaluate
-from ae_jax.errors import reports_user_errors
+from ae_jax import signals
+
+signals.install()  # before the heavy imports: a Ctrl-C during start-up is never lost
+
+from absl import app, flags, logging  # noqa: E402
+from ml_collections import config_flags  # noqa: E402
+
+from ae_jax.engine import quiet_libraries, train_and_evaluate  # noqa: E402
+from ae_jax.errors import reports_user_errors  # noqa: E402
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "experiment config file", lock_config=True)
@@ -23,7 +29,11 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     logging.set_verbosity(logging.INFO)
     quiet_libraries()
-    train_and_evaluate(FLAGS.config, FLAGS.workdir)
+    try:
+        train_and_evaluate(FLAGS.config, FLAGS.workdir)
+    except signals.TrainingInterrupted as stop:
+        print(stop, file=sys.stderr)
+        sys.exit(stop.exit_status)
 
 
 if __name__ == "__main__":

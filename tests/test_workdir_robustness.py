@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import ae_jax
@@ -151,3 +152,74 @@ def test_a_user_error_is_one_line_and_exit_2(tmp_path):
     assert lines[-2].startswith("error: invalid config: keep_checkpoints=0")
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "w").exists()
+
+
+@pytest.mark.parametrize("x, says", [
+    (np.full((40, 4, 4, 1), 200.0, np.float32), r"ranges over \[200, 200\].*/ 255"),
+    (np.ones((40, 4, 4, 1), np.int64), "dtype int64: give uint8"),
+    (np.where(np.eye(4)[None, :, :, None] > 0, np.nan, 0.5).repeat(40, 0).astype(np.float32),
+     "train split holds 128 NaN values"),  # 32 images x 4 diagonal pixels
+])
+def test_data_out_of_range_is_refused_before_training(tmp_path, x, says):
+    path = tmp_path / "bad.npz"
+    np.savez(path, x_train=x[:32], x_test=x[32:])
+    config = small(**{"data.name": "npz", "data.path": str(path), "model.hidden_sizes": (8,)})
+    with pytest.raises(ValueError, match=says):
+        train_and_evaluate(config, str(tmp_path / "w"))
+    assert not (tmp_path / "w").exists()
+
+
+def _wait_for_checkpoint(workdir, epoch: int, proc, timeout: float = 120) -> None:
+    import time
+
+    folder = os.path.join(workdir, "checkpoints")
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        if os.path.isdir(folder) and any(p.isdigit() and int(p) >= epoch
+                                         for p in os.listdir(folder)):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no checkpoint {epoch} in {folder}")
+
+
+def _quickstart(workdir, epochs):
+    return [sys.executable, "train.py", "--config=configs/quickstart.py",
+            f"--workdir={workdir}", f"--config.num_epochs={epochs}",
+            "--config.progress_bar=False", "--config.tensorboard=False"]
+
+
+@pytest.mark.slow
+def test_sigterm_saves_the_epoch_and_exits_143_then_resumes(tmp_path):
+    import signal
+
+    w = tmp_path / "w"
+    proc = subprocess.Popen(_quickstart(w, 400), cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    _wait_for_checkpoint(str(w), 2, proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err[-2000:]
+    assert "stopped by SIGTERM after epoch" in err and "rerun the same command" in err
+    steps = sorted(int(p) for p in os.listdir(w / "checkpoints") if p.isdigit())
+    rows = read_jsonl(str(w / "metrics.jsonl"))
+    assert steps[-1] == rows[-1]["epoch"] < 400  # the stopped epoch: saved, and its lines
+    assert not (w / "lock").exists()
+    done = subprocess.run(_quickstart(w, steps[-1] + 1), cwd=ROOT, capture_output=True)
+    assert done.returncode == 0
+    assert read_jsonl(str(w / "metrics.jsonl"))[-1]["epoch"] == steps[-1] + 1
+
+
+@pytest.mark.slow
+def test_a_second_ctrl_c_exits_at_once(tmp_path):
+    import signal
+    import time
+
+    w = tmp_path / "w"
+    proc = subprocess.Popen(_quickstart(w, 100000), cwd=ROOT, stderr=subprocess.PIPE,
+                            text=True)
+    _wait_for_checkpoint(str(w), 1, proc)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert "second Ctrl-C" in err

@@ -18,7 +18,7 @@ import jax
 import numpy as np
 from tqdm.auto import tqdm
 
-from ae_jax import checkpoints
+from ae_jax import checkpoints, signals
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -98,8 +98,11 @@ def run_epochs(state, runner, train_data, evaluate: Callable, *, start_epoch: in
             writer.write(epoch, "train", {**train_metrics, "seconds": seconds})
             writer.write(epoch, "test", test_metrics)
             writer.flush()
-            if epoch % checkpoint_every == 0 or epoch == num_epochs:
+            stop = signals.requested()
+            if epoch % checkpoint_every == 0 or epoch == num_epochs or stop:
                 checkpoints.save(mngr, epoch, state, config_dict)
+            if stop:
+                raise signals.TrainingInterrupted(stop, epoch, workdir)
             if postfix is not None:
                 bar.set_postfix(postfix(train_metrics, test_metrics))
             if after_epoch is not None:

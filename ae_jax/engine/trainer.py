@@ -19,7 +19,7 @@ from ae_jax.data import load_dataset
 from ae_jax.engine.epoch_loop import run_epochs
 from ae_jax.engine.lock import workdir_lock
 from ae_jax.engine.plots import write_plots
-from ae_jax.engine.validate import validate_config
+from ae_jax.engine.validate import validate_config, validate_data
 from ae_jax.engine.workdir import (
     check_workdir_config,
     place_data,
@@ -90,6 +90,7 @@ def train_and_evaluate(config, workdir: str, run_hparams: dict | None = None):
     config_dict = json.loads(config.to_json_best_effort())
     check_workdir_config(config_dict, workdir)
     dataset = load_dataset(config.data)
+    validate_data(config, dataset)
     run_indices = run_subsets(config, dataset)  # None, or each run's own training rows
     num_train = len(dataset.train) if run_indices is None else run_indices.shape[-1]
     family = build_family(config, dataset.example_shape, num_train // config.batch_size)

@@ -3,6 +3,8 @@ naming the field and what it accepts."""
 
 from __future__ import annotations
 
+import numpy as np
+
 # (dotted field, lowest allowed value, what it is): integers that must be >= the bound
 _AT_LEAST = (
     ("batch_size", 1, "examples per training step"),
@@ -56,3 +58,31 @@ def validate_config(config) -> None:
     found = problems(config)
     if found:
         raise ValueError("invalid config: " + "; ".join(found))
+
+
+def _range_problem(name: str, split: str, x: np.ndarray, needs_unit_range: bool) -> str | None:
+    if x.dtype == np.uint8:
+        return None
+    if not np.issubdtype(x.dtype, np.floating):
+        return (f"dataset {name!r} {split} split has dtype {x.dtype}: give uint8 pixels "
+                "(0..255) or floats in [0, 1] (e.g. x.astype('float32') / 255)")
+    bad = np.isnan(x).sum()
+    if bad:
+        return f"dataset {name!r} {split} split holds {bad} NaN values: fill or drop them"
+    low, high = float(x.min()), float(x.max())
+    if needs_unit_range and (low < 0 or high > 1):
+        return (f"dataset {name!r} {split} split ranges over [{low:g}, {high:g}], but a BCE / "
+                "Bernoulli loss needs values in [0, 1]: scale the data (0..255 floats: / 255) "
+                "or use loss.reconstruction='mse'")
+    return None
+
+
+def validate_data(config, dataset) -> None:
+    """Raise ValueError when the data cannot be what the loss assumes: uint8, or floats
+    without NaN, in [0, 1] for a Bernoulli likelihood (BCE, the GAN families)."""
+    needs_unit = (config.family != "autoencoder" or config.loss.reconstruction == "bce"
+                  or config.loss.likelihood == "bernoulli" and "iwae" in config.loss.terms)
+    for split, x in (("train", dataset.train), ("test", dataset.test)):
+        problem = _range_problem(dataset.name, split, np.asarray(x), needs_unit)
+        if problem:
+            raise ValueError(problem)
