@@ -103,10 +103,22 @@ class Autoencoder(Family):
     def _inputs(self, key, x):
         return self.corrupt(key, x) if self.corrupt is not None else x
 
+    step_streams = ("noise", "sample", "terms", "binarize")  # the step's named keys
+
+    def extra_loss(self, state: State, t) -> tuple[jax.Array, dict]:
+        """Hook: (B,) values added to the objective's per-example total, and their parts
+        (reported as metrics); none here. A family with another network on the model's
+        outputs (FactorVAE's discriminator) adds its term here."""
+        return jnp.zeros((t.batch_size,), jnp.float32), {}
+
+    def after_step(self, state: State, nets: dict, aux, keys: dict) -> tuple[dict, dict]:
+        """Hook: (nets, metrics) after the model's update, given the forward pass's aux
+        (gradients stopped): the place to update other networks; nothing here."""
+        return nets, {}
+
     def train_step(self, state: State, batch):
         x, labels = self.examples(batch)
-        keys = {name: rng.stream_at(state.key, name, state.step)
-                for name in ("noise", "sample", "terms", "binarize")}
+        keys = {name: rng.stream_at(state.key, name, state.step) for name in self.step_streams}
         if self.dynamic_binarization:  # fresh {0, 1} pixels each step (ae_jax/data/binarize.py)
             x = dynamic_binarize(keys["binarize"], x)
         inputs = self._inputs(keys["noise"], x)
@@ -117,15 +129,18 @@ class Autoencoder(Family):
             t, updates = self.term_inputs(net, params, x, inputs, keys, None, train=True,
                                           labels=labels)
             total, parts = self.objective(t, weights)
-            return jnp.mean(total), (parts, model_metrics(t.aux), updates)
+            more, more_parts = self.extra_loss(state, t)
+            return jnp.mean(total + more), ({**parts, **more_parts}, model_metrics(t.aux),
+                                            updates, t.aux)
 
-        (loss, (parts, extra, updates)), grads = jax.value_and_grad(
+        (loss, (parts, extra, updates, aux)), grads = jax.value_and_grad(
             loss_fn, has_aux=True)(net.params)
         extra_means = {k: jnp.mean(v, axis=0) for k, v in extra.items()}  # (B, ...) -> (...)
         metrics = {"loss": loss, **{k: jnp.mean(v) for k, v in parts.items()},
                    **_public(extra_means), **self.derived_model_metrics(extra_means)}
-        net = net.apply_gradients(grads, updates)
-        return state.replace(step=state.step + 1, nets={"model": net}), metrics
+        nets = {**state.nets, "model": net.apply_gradients(grads, updates)}
+        nets, more_metrics = self.after_step(state, nets, jax.lax.stop_gradient(aux), keys)
+        return state.replace(step=state.step + 1, nets=nets), {**metrics, **more_metrics}
 
     def _per_example(self, state: State, x, key, mask, corrupt: bool = True, labels=None):
         keys = {name: rng.stream(key, name) for name in ("noise", "sample", "terms")}
