@@ -83,7 +83,7 @@ def adversarial_numbers(real_logits, fake_logits) -> dict:
             "d_fake": jax.nn.sigmoid(fake_logits)}
 
 
-class _Adversarial(Family):
+class Adversarial(Family):
     """Two networks, "optimizer" for the first and "discriminator_optimizer" for D."""
 
     progress_keys = ("d_loss", "g_loss", "d_real", "d_fake")
@@ -131,7 +131,7 @@ class _Adversarial(Family):
 
 
 @FAMILIES.register("gan")
-class GAN(_Adversarial):
+class GAN(Adversarial):
     """Generator G: z -> image logits, discriminator D: image -> logit (seed 000)."""
 
     name = "gan"
@@ -184,7 +184,7 @@ class GAN(_Adversarial):
 
 
 @FAMILIES.register("aae")
-class AdversarialAutoencoder(_Adversarial):
+class AdversarialAutoencoder(Adversarial):
     """The adversarial autoencoder (Makhzani et al., 2016): encoder q (the generator of
     codes), decoder p, and a discriminator D on codes.
 
