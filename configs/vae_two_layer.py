@@ -1,0 +1,35 @@
+"""A VAE with two stochastic layers (Burda, Grosse & Salakhutdinov 2016, "Importance
+Weighted Autoencoders", their 2-layer architecture) on Fashion-MNIST:
+
+    q:  x (784) -> 200 -> 200 -> z1 (100) -> 100 -> 100 -> z2 (50)
+    p:  z2 ~ N(0, I) -> 100 -> 100 -> z1 (100) -> 200 -> 200 -> x (784 Bernoulli logits)
+
+tanh hidden units, Gaussian layers with linear mean and log-variance heads
+(ae_jax/models/hierarchical.py). Loss: the single-sample negative ELBO of the hierarchy in
+nats per image, BCE summed over the pixels + log q(z1|x) + log q(z2|z1) - log p(z1|z2) -
+log p(z2) at one draw (`kl_sampled`). The IWAE of the paper trains on -L_k instead:
+`--config.loss.terms="{'iwae': 1.0}" --config.loss.reconstruction=none
+--config.loss.iwae_samples=5`. Adam 1e-3, batch 128, 20 epochs (the paper: 3,280 epochs
+with a decaying rate, on binarised MNIST).
+
+    python train.py --config=configs/vae_two_layer.py --workdir=runs/vae_two_layer
+    python evaluate.py --workdir=runs/vae_two_layer --task=nll --option=num_examples=1000
+"""
+
+from configs import vae_dense_2d
+
+ZOO = dict(model="two stochastic layers (Burda et al. 2016)",
+           paper="Burda, Grosse & Salakhutdinov 2016, Importance Weighted Autoencoders")
+
+
+def get_config():
+    config = vae_dense_2d.get_config()  # Fashion-MNIST, BCE summed over pixels, Adam 1e-3
+    config.model.name = "vae_two_layer"
+    config.model.hidden_sizes = (200, 200)
+    config.model.latent_dim = 100
+    config.model.second_hidden_sizes = (100, 100)
+    config.model.second_latent_dim = 50
+    config.model.activation = "tanh"
+    config.loss.terms = dict(kl_sampled=1.0)
+    config.num_epochs = 20
+    return config
