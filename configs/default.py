@@ -64,8 +64,10 @@ def _data() -> ml_collections.ConfigDict:
 def _model() -> ml_collections.ConfigDict:
     """`model`: ae_jax/models (autoencoders; GAN networks in ae_jax/models/gan.py)."""
     return ml_collections.ConfigDict(dict(
-        name="mlp",             # mlp | conv | tied | pca | vae_mlp | vae_conv;
-                                # family gan: mlp_gan | dcgan | aae
+        name="mlp",             # mlp | conv | tied | pca | vae_mlp | vae_conv | cvae_mlp |
+                                # vampprior_mlp | vae_two_layer | vae_flow | vq_vae;
+                                # family gan: mlp_gan | dcgan | aae;
+                                # family vae_gan: vae_gan_mlp
         latent_dim=32,          # code size, units; conv: 0 keeps the feature map as the code
         hidden_sizes=(),        # mlp / tied / vae / aae: encoder hidden layers (units), input
                                 # side first
@@ -82,14 +84,35 @@ def _model() -> ml_collections.ConfigDict:
         # VAEs (ae_jax/models/vae.py: vae_mlp | vae_conv)
         learn_output_variance=False,  # a learned log sigma^2 for a Gaussian decoder
         num_classes=10,         # cvae_mlp: classes of the label the model is conditioned on
+        num_pseudo_inputs=500,  # vampprior_mlp: K, learned pseudo-inputs whose posteriors
+                                # make the prior (ae_jax/models/vampprior.py; the paper: 500)
+        second_latent_dim=50,   # vae_two_layer: units of the top stochastic layer z2 (z1 has
+                                # latent_dim; ae_jax/models/hierarchical.py)
+        second_hidden_sizes=(100, 100),  # vae_two_layer: dense layers (units) of q(z2 | z1),
+                                # z1 side first; p(z1 | z2) has them reversed
+        flow="planar",          # vae_flow: the posterior's flow on z0 ~ N(mu, sigma^2),
+                                # planar | iaf (ae_jax/models/flows.py)
+        flow_steps=10,          # vae_flow: K, the number of flow steps f_1 .. f_K
+        iaf_hidden_sizes=(256, 256),  # vae_flow, flow=iaf: hidden layers (units) of each
+                                # step's MADE
+        # VQ-VAE (ae_jax/models/vq.py: vq_vae; encoder_layers / decoder_layers as conv)
+        num_codes=128,          # vq_vae: K, codebook vectors (the discrete code's alphabet)
+        embedding_dim=16,       # vq_vae: D, units of each codebook vector and grid position
+        codebook_update="gradient",  # vq_vae: gradient (a parameter, loss term vq_codebook) |
+                                # ema (moving averages of the assigned encoder outputs)
+        codebook_decay=0.99,    # vq_vae ema: g in N_k <- g N_k + (1 - g) n_k, per step (1)
+        dead_code_threshold=0.0,  # vq_vae ema: codes whose EMA usage N_k (positions per
+                                # batch) falls below it are re-set to encoder outputs; 0: off
         # adversarial families (ae_jax/models/gan.py)
         generator_hidden_sizes=(256, 512),  # mlp_gan: generator dense layers (units), z first
         generator_batch_norm=True,  # mlp_gan: batch norm after each generator hidden layer
-        discriminator_hidden_sizes=(512, 256),  # mlp_gan / aae: discriminator dense layers
+        discriminator_hidden_sizes=(512, 256),  # mlp_gan / aae / factor_vae: discriminator
+                                # dense layers (units), input side first (factor_vae: on codes)
         generator_features=(128, 64),  # dcgan: channels of the generator's feature maps
         discriminator_features=(64, 128),  # dcgan: channels of the discriminator's convs
         discriminator_batch_norm=True,  # dcgan: batch norm on every conv but the first
-        leaky_slope=0.2,        # leaky ReLU slope for x < 0 (Radford et al.: 0.2)
+        leaky_slope=0.2,        # leaky ReLU slope for x < 0 (Radford et al.: 0.2); also the
+                                # MLP discriminators of mlp_gan, aae, factor_vae
         bn_momentum=0.9,        # batch norm: running = m * running + (1 - m) * batch
     ))
 
@@ -97,9 +120,11 @@ def _model() -> ml_collections.ConfigDict:
 def _loss() -> ml_collections.ConfigDict:
     """`loss`: ae_jax/objectives."""
     return ml_collections.ConfigDict(dict(
-        reconstruction="bce",   # bce (on logits) | mse
+        reconstruction="bce",   # bce (on logits) | mse | none (a term is the likelihood)
         reduction="mean",       # over the pixels of one example: mean | sum
         terms=ml_collections.ConfigDict(),  # name -> weight, e.g. l2_weights=1e-4
+                                # (family factor_vae: tc = gamma, the weight of its
+                                # discriminator's TC estimate, not a registered term)
         warmup_epochs=ml_collections.ConfigDict(),  # name -> epochs of linear warm-up
         # sparsity terms (ae_jax/objectives/sparsity.py): l1_activity, kl_sparsity
         activity_layer=placeholder(int),  # None: code; i: hidden[i]
@@ -108,6 +133,19 @@ def _loss() -> ml_collections.ConfigDict:
         likelihood="bernoulli",  # p(x|z) for iwae and nll: bernoulli (logits) | gaussian
         output_stddev=0.1,      # gaussian p(x|z): the fixed sigma (pixel units), unless learned
         iwae_samples=5,         # iwae: importance samples k per example and step
+        # importance-weighted bounds (ae_jax/objectives/importance.py): miwae, ciwae, piwae
+        iwae_groups=1,          # miwae / piwae: M groups of iwae_samples (K) draws per
+                                # example and step (M*K draws in all); 1: IWAE_K
+        ciwae_beta=0.5,         # ciwae: beta in [0, 1], the ELBO's share (1: ELBO, 0: IWAE_K)
+        # DIP-VAE terms (ae_jax/objectives/dip.py): dip_i, dip_ii; their weight is lambda_od
+        dip_diagonal_ratio=10.0,  # lambda_d / lambda_od (1): the diagonal part's weight
+                                  # relative to the off-diagonal one (DIP-I 10, DIP-II 1)
+        # MMD term (ae_jax/objectives/mmd.py): mmd, MMD^2_u between the codes and N(0, I)
+        mmd_kernel="imq",       # imq: C / (C + ||a - b||^2) | rbf: exp(-||a - b||^2 / C)
+        mmd_scale=1.0,          # multiplies the base scale C_0 = 2 d_z (squared code units;
+                                # d_z the code size: the WAE paper's C for a N(0, I) prior)
+        mmd_scales=(),          # multipliers c: the kernel is summed over C = c * C_0;
+                                # (): imq (.1, .2, .5, 1, 2, 5, 10) as the WAE code, rbf (1,)
     ))
 
 
@@ -127,6 +165,16 @@ def _gan() -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict(dict(
         adversarial_weight=1.0,  # aae: weight of the generator's adversarial cost vs the BCE
                                  # (a loss weight in the state: sweepable per run)
+        # vae_gan (ae_jax/families/vae_gan.py; loss weights in the state: sweepable per run
+        # as loss.terms.llike / loss.terms.pixel)
+        feature_layer=-1,        # vae_gan: hidden layer l of the discriminator whose
+                                 # activations Dis_l measure reconstructions (index into
+                                 # model.discriminator_hidden_sizes; -1: the last)
+        llike_weight=1.0,        # vae_gan: gamma, the weight of the feature error L_llike
+                                 # in the decoder's loss vs its GAN cost (encoder's: 1)
+        pixel_weight=0.0,        # vae_gan: weight of the pixel BCE (nats per image, summed
+                                 # over pixels) added to the encoder's and decoder's losses;
+                                 # 0: reported only
     ))
 
 
@@ -143,7 +191,8 @@ def _distributed() -> ml_collections.ConfigDict:
 
 def get_config() -> ml_collections.ConfigDict:
     config = ml_collections.ConfigDict()
-    config.family = "autoencoder"  # autoencoder | gan | aae (ae_jax/families): how it trains
+    config.family = "autoencoder"  # autoencoder | gan | aae | factor_vae | vae_gan
+                                   # (ae_jax/families): how it trains
     config.seed = 0                # seeds parameters, data order and noise
     config.num_runs = 1  # > 1: runs seeded seed, seed+1, ... train together under jax.vmap
 
@@ -152,7 +201,8 @@ def get_config() -> ml_collections.ConfigDict:
     config.loss = _loss()
     config.corruption = _corruption()
     config.optimizer = _optimizer()
-    config.discriminator_optimizer = _optimizer()  # GAN family: trains the discriminator
+    config.discriminator_optimizer = _optimizer()  # gan / aae / factor_vae: trains the
+                                                   # discriminator
     config.gan = _gan()
 
     config.batch_size = 128       # examples per training step

@@ -101,6 +101,7 @@ def test_nll_task_on_a_trained_vae(tmp_path):
     # a 2-D latent: the exact value too, below the bound on average (the bound is a bound)
     assert result["neg_log_px_nats"] <= result["neg_log_px_bound_nats"] + 0.05
     assert result["quadrature_max_change_at_half_the_points"] < 1e-3
+    assert result["prior_mass_on_grid"] == pytest.approx(1.0, abs=1e-5)  # N(0, I) on [-5, 5]^2
     gap = result["gap_L1_minus_LK_nats"]
     assert 0 <= gap["median"] <= gap["q90"] <= gap["q99"] <= gap["max"]
     np.testing.assert_allclose(result["negative_elbo_nats"],

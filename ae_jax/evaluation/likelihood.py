@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import math
 import os
 import time
@@ -47,7 +48,7 @@ from ae_jax import viz, viz_latent
 from ae_jax.data import to_float
 from ae_jax.distributions import log_normal, reparameterize
 from ae_jax.evaluation import TASKS
-from ae_jax.evaluation.quadrature import DEFAULT_POINTS, quadrature_log_px
+from ae_jax.evaluation.quadrature import DEFAULT_POINTS, prior_mass_on_grid, quadrature_log_px
 from ae_jax.objectives.vae import importance_log_weights
 
 
@@ -226,6 +227,10 @@ def exact_numbers(run, fns: DensityFunctions, x, likelihood, output_logvar, opti
     latent = int(np.prod(run.code_shape()))
     points = int(options.get("grid_points", 0)) or DEFAULT_POINTS[latent]
     radius = float(options.get("grid_radius", 5.0))
+    mass = prior_mass_on_grid(fns.log_prior, run.state, latent, radius, points)
+    if mass < 0.999:
+        logging.warning("the quadrature grid [-%g, %g]^%d holds only %.4f of the prior's mass: "
+                        "raise --option=grid_radius", radius, radius, latent, mass)
     fine, coarse = quadrature_log_px(fns.decode, fns.log_prior, run.state, x, latent, likelihood,
                                      output_logvar, radius, points)
     return {"neg_log_px_nats": float(-fine.mean()),
@@ -233,6 +238,7 @@ def exact_numbers(run, fns: DensityFunctions, x, likelihood, output_logvar, opti
                              f"[-{radius:g}, {radius:g}]^{latent}",
             "neg_log_px_std_over_images": float(fine.std()),
             "quadrature_max_change_at_half_the_points": float(np.max(np.abs(fine - coarse))),
+            "prior_mass_on_grid": mass,
             "_per_image": -fine}
 
 

@@ -91,3 +91,16 @@ def quadrature_log_px(decode, log_prior, state, x: np.ndarray, latent_dim: int, 
         fine.append(acc_f + log_cell)
         coarse.append(acc_c + log_cell + latent_dim * math.log(2.0))
     return np.concatenate(fine), np.concatenate(coarse)
+
+
+def prior_mass_on_grid(log_prior, state, latent_dim: int, radius: float, points: int,
+                       grid_chunk: int = 4096) -> float:
+    """h^L sum_g p(z_g): the prior's mass that the grid covers (1 up to the rule's error
+    when [-R, R]^L holds it all). A learned prior (the VampPrior's mixture) may sit outside
+    the default [-5, 5]^L: then the quadrature misses mass and this says so."""
+    z, _, log_cell = latent_grid(latent_dim, radius, points)
+    fn = jax.jit(lambda s, zc: jax.nn.logsumexp(log_prior(s, zc)))
+    total = -np.inf
+    for c in range(0, len(z), grid_chunk):
+        total = np.logaddexp(total, float(fn(state, jnp.asarray(z[c:c + grid_chunk]))))
+    return float(np.exp(total + log_cell))

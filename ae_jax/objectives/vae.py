@@ -86,6 +86,10 @@ def iwae_bound(log_w) -> jax.Array:
 @TERMS.register("kl")
 def kl(t: TermInputs) -> PerExample:
     """KL(q(z|x) || N(0, I)) in closed form from aux["mean"], aux["logvar"] (nats)."""
+    if "mean" not in t.aux or "logvar" not in t.aux:
+        raise ValueError("loss term kl needs a diagonal Gaussian posterior against N(0, I) "
+                         "(aux mean / logvar); use kl_sampled for flows, mixtures and "
+                         "hierarchies")
     return kl_to_standard_normal(t.aux["mean"], t.aux["logvar"])
 
 
