@@ -165,7 +165,8 @@ def markdown(rows: list[dict], zoo: dict, settings: dict) -> str:
             continue
         cells = [mean_std([r[c] for r in mine]) for c in ("bce", "mse", "neg_elbo",
                                                            "neg_log_px_bound")]
-        lines.append(f"| {module.ZOO['model']} | {module.ZOO['paper']} | `{name}` | "
+        paper = module.ZOO["paper"].split(",")[0]  # "Authors year", the title left out
+        lines.append(f"| {module.ZOO['model']} | {paper} | `{name}` | "
                      f"{mine[0]['params']:,} | " + " | ".join(cells) +
                      f" | {mine[0]['seconds']:.0f} |")
     note = (f"\n{settings['epochs']} epochs, {settings['seeds']} seeds (mean +- sample std), "
