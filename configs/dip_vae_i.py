@@ -22,7 +22,7 @@ The test metrics report `dip_i` (the unweighted penalty of the module docstring,
 batches of `eval_batch_size`) beside `bce` and `kl`.
 """
 
-from configs import vae_dense_2d
+from configs import vae
 
 ZOO = dict(model="DIP-VAE-I",
            paper="Kumar et al. 2018, Variational Inference of Disentangled Latent Concepts "
@@ -30,10 +30,7 @@ ZOO = dict(model="DIP-VAE-I",
 
 
 def get_config():
-    config = vae_dense_2d.get_config()  # Fashion-MNIST, BCE summed over pixels, Adam 1e-3
-    config.model.latent_dim = 10
-    config.model.hidden_sizes = (512,)
+    config = vae.get_config()  # Fashion-MNIST 784-512-10, BCE summed over pixels, Adam 1e-3
     config.loss.terms = dict(kl=1.0, dip_i=10.0)  # weight = lambda_od
     config.loss.dip_diagonal_ratio = 10.0  # lambda_d = 10 * lambda_od
-    config.num_epochs = 20
     return config

@@ -20,7 +20,7 @@ batch 128; Flax's default initialisation.
 The test metrics report `dip_ii` (the unweighted penalty) beside `bce` and `kl`.
 """
 
-from configs import vae_dense_2d
+from configs import dip_vae_i
 
 ZOO = dict(model="DIP-VAE-II",
            paper="Kumar et al. 2018, Variational Inference of Disentangled Latent Concepts "
@@ -28,10 +28,7 @@ ZOO = dict(model="DIP-VAE-II",
 
 
 def get_config():
-    config = vae_dense_2d.get_config()  # Fashion-MNIST, BCE summed over pixels, Adam 1e-3
-    config.model.latent_dim = 10
-    config.model.hidden_sizes = (512,)
+    config = dip_vae_i.get_config()  # the zoo's VAE, Fashion-MNIST
     config.loss.terms = dict(kl=1.0, dip_ii=10.0)  # weight = lambda_od
     config.loss.dip_diagonal_ratio = 1.0  # lambda_d = lambda_od
-    config.num_epochs = 20
     return config

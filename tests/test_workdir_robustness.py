@@ -223,3 +223,41 @@ def test_a_second_ctrl_c_exits_at_once(tmp_path):
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
     assert "second Ctrl-C" in err
+
+
+@pytest.mark.slow
+def test_a_kill_campaign_ends_bitwise_with_complete_metrics(tmp_path):
+    """Five SIGKILLs at random moments of one run (start-up, mid-epoch, around saves and the
+    config.json write), a rerun after each, then to the end: the final checkpoint equals an
+    uninterrupted run's bitwise, and metrics.jsonl holds every epoch and split exactly once."""
+    import random
+    import signal
+    import time
+
+    import jax
+    import orbax.checkpoint as ocp
+
+    epochs = 30
+    full, killed = tmp_path / "full", tmp_path / "killed"
+    subprocess.run(_quickstart(full, epochs), cwd=ROOT, check=True, capture_output=True)
+    rng = random.Random(0)
+    for _ in range(5):
+        proc = subprocess.Popen(_quickstart(killed, epochs), cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.5, 6.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    subprocess.run(_quickstart(killed, epochs), cwd=ROOT, check=True, capture_output=True)
+    rows = read_jsonl(str(killed / "metrics.jsonl"))
+    assert [(r["epoch"], r["split"]) for r in rows] == [
+        (e, s) for e in range(1, epochs + 1) for s in ("train", "test")]
+    states = []
+    for w in (full, killed):
+        with ocp.CheckpointManager(str(w / "checkpoints")) as mngr:
+            states.append(mngr.restore(epochs, args=ocp.args.Composite(
+                state=ocp.args.StandardRestore()))["state"])
+    a, b = (jax.tree_util.tree_leaves(s) for s in states)
+    assert len(a) == len(b) > 0
+    for x, y in zip(a, b, strict=True):
+        assert np.array_equal(np.asarray(x), np.asarray(y))
+    assert json.loads((killed / "config.json").read_text())["num_epochs"] == epochs
