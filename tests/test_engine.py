@@ -85,7 +85,7 @@ def test_an_unknown_name_is_one_line_listing_the_known_ones(registry, name, know
 
 def test_an_unknown_family_in_a_config_fails_before_anything_is_trained(tmp_path):
     config = digits_config(family="autoencodr")
-    with pytest.raises(UnknownNameError, match="known: aae, autoencoder, gan"):
+    with pytest.raises(UnknownNameError, match="known: aae, autoencoder, factor_vae, gan, vae_gan"):
         train_and_evaluate(config, str(tmp_path))
     assert not (tmp_path / "checkpoints").exists()
 
