@@ -30,6 +30,7 @@ import importlib.util
 import json
 import math
 import os
+import re
 import sys
 import time
 
@@ -154,6 +155,12 @@ def mean_std(values) -> str:
     return f"{v.mean():.2f} +- {v.std(ddof=1):.2f}"
 
 
+def short_citation(paper: str) -> str:
+    """"Authors year" of "Authors year, Title": the text up to the first year."""
+    match = re.match(r"^(.*?\b(?:19|20)\d\d)\b", paper)
+    return match.group(1) if match else paper
+
+
 def markdown(rows: list[dict], zoo: dict, settings: dict) -> str:
     """results.md: one line per model, mean +- sample std over its seeds."""
     head = ("| model | paper | config | params | BCE | MSE | -ELBO | -L_K | train s |\n"
@@ -165,7 +172,7 @@ def markdown(rows: list[dict], zoo: dict, settings: dict) -> str:
             continue
         cells = [mean_std([r[c] for r in mine]) for c in ("bce", "mse", "neg_elbo",
                                                            "neg_log_px_bound")]
-        paper = module.ZOO["paper"].split(",")[0]  # "Authors year", the title left out
+        paper = short_citation(module.ZOO["paper"])
         lines.append(f"| {module.ZOO['model']} | {paper} | `{name}` | "
                      f"{mine[0]['params']:,} | " + " | ".join(cells) +
                      f" | {mine[0]['seconds']:.0f} |")

@@ -80,3 +80,11 @@ def test_settings_parse_json_or_keep_strings():
     assert parse_setting("data.name=fashion_mnist") == ("data.name", "fashion_mnist")
     with pytest.raises(ValueError, match="field=value"):
         parse_setting("data.name")
+
+
+def test_the_table_cites_authors_and_year():
+    from ae_jax.benchmark import short_citation
+
+    assert short_citation("Burda, Grosse & Salakhutdinov 2016, Importance Weighted "
+                          "Autoencoders") == "Burda, Grosse & Salakhutdinov 2016"
+    assert short_citation("a title without a year") == "a title without a year"
