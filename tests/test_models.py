@@ -87,7 +87,8 @@ def test_linear_and_font_architectures():
 
 
 def test_unknown_names_are_clear_errors():
-    with pytest.raises(ValueError, match=r"unknown model 'mpl' \(model.name\); known: conv, mlp"):
+    with pytest.raises(ValueError, match=r"unknown model 'mpl' \(model.name\); known: conv, "
+                                         r"cvae_mlp, mlp, pca"):
         build_model(_model_cfg(name="mpl", latent_dim=2), MNIST)
     cfg = _model_cfg(name="mlp", latent_dim=2, activation="rellu")
     with pytest.raises(ValueError, match="unknown activation 'rellu'"):
@@ -123,9 +124,12 @@ def test_kernel_init_by_name():
         _params(build_model(config.model, MNIST))
 
 
+CONV_MODELS = ("conv", "vae_conv", "vq_vae")
+
+
 def _registered_model(name):
     layers = dict(encoder_layers=("conv8", "pool"), decoder_layers=("conv8", "up"))
-    kw = layers if name in ("conv", "vae_conv") else {}
+    kw = layers if name in CONV_MODELS else {}
     return build_model(_model_cfg(name=name, latent_dim=4, **kw), MNIST)
 
 
@@ -135,7 +139,7 @@ def test_every_registered_model_declares_known_abilities(name):
     have = abilities_of(model)
     assert have and have <= set(KNOWN), (name, have)
     convolves = uses_convolutions(model)
-    assert convolves == (name in ("conv", "vae_conv")), (name, convolves)
+    assert convolves == (name in CONV_MODELS), (name, convolves)
 
 
 def test_vae_declares_and_samples_its_prior():
