@@ -72,7 +72,7 @@ def test_benchmark_rows_table_cache_and_bounds(tiny_zoo, tmp_path):
                           test_examples=50, nll_samples=64)
     assert [r["bce"] for r in again] == [r["bce"] for r in rows]
     assert os.path.getmtime(cache) == stamp  # scores reused, training skipped
-    assert again[0]["seconds"] < 5
+    assert again[0]["seconds"] == rows[0]["seconds"] > 0  # from metrics.jsonl
 
 
 def test_settings_parse_json_or_keep_strings():
