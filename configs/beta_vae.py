@@ -9,6 +9,13 @@ not a bound on -log p(x) for beta != 1; the `nll` task still gives the importanc
 bound of the trained model.
 
     python train.py --config=configs/beta_vae.py --workdir=runs/beta_vae
+
+Zoo benchmark (`python -m ae_jax.benchmark --models=beta_vae --epochs=3 --seeds=3
+--workdir=runs/zoo3`; Fashion-MNIST, 3 epochs, not the default's, 3 seeds trained together
+in 45 s on the 2-core CPU; mean +- std over the seeds on the first 1,000 test images):
+reconstruction BCE 241.11 +- 0.93 and squared error 16.65 +- 0.32 per image
+(decode(encode(x))); -ELBO 258.20 +- 1.55 and -L_1000 249.29 +- 0.41 nats per image (an
+upper bound on -log p(x)).
 """
 
 from configs import vae

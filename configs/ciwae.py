@@ -14,6 +14,13 @@ task gives the large-K bound comparable across the zoo.
 
     python train.py --config=configs/ciwae.py --workdir=runs/ciwae
     python evaluate.py --workdir=runs/ciwae --task=nll --option=num_examples=1000
+
+Zoo benchmark (`python -m ae_jax.benchmark --models=ciwae --epochs=3 --seeds=3
+--workdir=runs/zoo3`; Fashion-MNIST, 3 epochs, not the default's, 3 seeds trained together
+in 235 s on the 2-core CPU; mean +- std over the seeds on the first 1,000 test images):
+reconstruction BCE 227.33 +- 0.32 and squared error 12.15 +- 0.09 per image
+(decode(encode(x))); -ELBO 247.46 +- 0.29 and -L_1000 244.36 +- 0.03 nats per image (an
+upper bound on -log p(x)).
 """
 
 from configs import iwae

@@ -10,6 +10,11 @@ the class label fed to the encoder and the decoder as a one-hot vector
 `conditional` generates 100 images of each class and reports the fraction that the project's
 own Fashion-MNIST classifier assigns to the requested class, beside that classifier's
 accuracy on the real test images.
+
+Zoo benchmark (`python -m ae_jax.benchmark --models=cvae --epochs=3 --seeds=3
+--workdir=runs/zoo3`; Fashion-MNIST, 3 epochs, not the default's, 3 seeds trained together
+in 74 s on the 2-core CPU; mean +- std over the seeds on the first 1,000 test images): test
+loss 246.34 nats per image (the training objective, mean over the seeds).
 """
 
 from configs import vae

@@ -20,6 +20,13 @@ CelebA; this is the zoo's dense VAE).
 
 The test metrics report `dip_i` (the unweighted penalty of the module docstring, on test
 batches of `eval_batch_size`) beside `bce` and `kl`.
+
+Zoo benchmark (`python -m ae_jax.benchmark --models=dip_vae_i --epochs=3 --seeds=3
+--workdir=runs/zoo3`; Fashion-MNIST, 3 epochs, not the default's, 3 seeds trained together
+in 83 s on the 2-core CPU; mean +- std over the seeds on the first 1,000 test images):
+reconstruction BCE 235.29 +- 0.32 and squared error 14.78 +- 0.17 per image
+(decode(encode(x))); -ELBO 255.62 +- 0.14 and -L_1000 249.53 +- 0.09 nats per image (an
+upper bound on -log p(x)).
 """
 
 from configs import vae

@@ -18,6 +18,13 @@ batch 128; Flax's default initialisation.
     python train.py --config=configs/dip_vae_ii.py --workdir=runs/dip_vae_ii
 
 The test metrics report `dip_ii` (the unweighted penalty) beside `bce` and `kl`.
+
+Zoo benchmark (`python -m ae_jax.benchmark --models=dip_vae_ii --epochs=3 --seeds=3
+--workdir=runs/zoo3`; Fashion-MNIST, 3 epochs, not the default's, 3 seeds trained together
+in 81 s on the 2-core CPU; mean +- std over the seeds on the first 1,000 test images):
+reconstruction BCE 235.96 +- 0.46 and squared error 15.01 +- 0.22 per image
+(decode(encode(x))); -ELBO 251.85 +- 0.39 and -L_1000 248.16 +- 0.32 nats per image (an
+upper bound on -log p(x)).
 """
 
 from configs import dip_vae_i

@@ -27,6 +27,13 @@ discriminator's TC estimate `tc` beside `bce`, `kl` and D's `d_loss` / `d_accura
     python train.py --config=configs/factor_vae.py --workdir=runs/factor_vae
     python -m ae_jax.sweeps --config=configs/factor_vae.py --workdir=runs/factor_vae_gamma \
         --axes='{"loss.terms.tc": [0.0, 5.0, 20.0]}'        # one vmapped program
+
+Zoo benchmark (`python -m ae_jax.benchmark --models=factor_vae --epochs=3 --seeds=3
+--workdir=runs/zoo3`; Fashion-MNIST, 3 epochs, not the default's, 3 seeds trained together
+in 97 s on the 2-core CPU; mean +- std over the seeds on the first 1,000 test images):
+reconstruction BCE 234.04 +- 0.54 and squared error 14.22 +- 0.21 per image
+(decode(encode(x))); -ELBO 251.73 +- 0.50 and -L_1000 246.95 +- 0.27 nats per image (an
+upper bound on -log p(x)).
 """
 
 from configs import vae

@@ -35,6 +35,13 @@ up much of the reconstruction for it.
 
 The test metrics report `mmd` (the batch estimate over test batches of `eval_batch_size`)
 beside `bce` and `kl`.
+
+Zoo benchmark (`python -m ae_jax.benchmark --models=info_vae --epochs=3 --seeds=3
+--workdir=runs/zoo3`; Fashion-MNIST, 3 epochs, not the default's, 3 seeds trained together
+in 56 s on the 2-core CPU; mean +- std over the seeds on the first 1,000 test images):
+reconstruction BCE 229.41 +- 0.70 and squared error 12.80 +- 0.22 per image
+(decode(encode(x))); -ELBO 248.73 +- 0.23 and -L_1000 245.46 +- 0.11 nats per image (an
+upper bound on -log p(x)).
 """
 
 from configs import vae

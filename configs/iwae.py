@@ -14,6 +14,13 @@ ELBO; the `nll` task gives the same large-K bound for every zoo model.
 
     python train.py --config=configs/iwae.py --workdir=runs/iwae
     python evaluate.py --workdir=runs/iwae --task=nll --option=num_examples=1000
+
+Zoo benchmark (`python -m ae_jax.benchmark --models=iwae --epochs=3 --seeds=3
+--workdir=runs/zoo3`; Fashion-MNIST, 3 epochs, not the default's, 3 seeds trained together
+in 133 s on the 2-core CPU; mean +- std over the seeds on the first 1,000 test images):
+reconstruction BCE 228.86 +- 0.23 and squared error 12.65 +- 0.02 per image
+(decode(encode(x))); -ELBO 250.33 +- 0.56 and -L_1000 244.46 +- 0.02 nats per image (an
+upper bound on -log p(x)).
 """
 
 from configs import vae

@@ -17,6 +17,13 @@ pixels), Fashion-MNIST, Adam 1e-3, batch 128, 20 epochs. The test loss is -MIWAE
 
     python train.py --config=configs/miwae.py --workdir=runs/miwae
     python evaluate.py --workdir=runs/miwae --task=nll --option=num_examples=1000
+
+Zoo benchmark (`python -m ae_jax.benchmark --models=miwae --epochs=3 --seeds=3
+--workdir=runs/zoo3`; Fashion-MNIST, 3 epochs, not the default's, 3 seeds trained together
+in 228 s on the 2-core CPU; mean +- std over the seeds on the first 1,000 test images):
+reconstruction BCE 227.77 +- 0.23 and squared error 12.29 +- 0.11 per image
+(decode(encode(x))); -ELBO 249.01 +- 0.36 and -L_1000 244.18 +- 0.10 nats per image (an
+upper bound on -log p(x)).
 """
 
 from configs import iwae

@@ -14,6 +14,13 @@ value, the training and test loss, is -IWAE_8 (nats per image). Dense 784 -> 512
 
     python train.py --config=configs/piwae.py --workdir=runs/piwae
     python evaluate.py --workdir=runs/piwae --task=nll --option=num_examples=1000
+
+Zoo benchmark (`python -m ae_jax.benchmark --models=piwae --epochs=3 --seeds=3
+--workdir=runs/zoo3`; Fashion-MNIST, 3 epochs, not the default's, 3 seeds trained together
+in 256 s on the 2-core CPU; mean +- std over the seeds on the first 1,000 test images):
+reconstruction BCE 228.09 +- 0.24 and squared error 12.42 +- 0.16 per image
+(decode(encode(x))); -ELBO 249.86 +- 0.52 and -L_1000 244.12 +- 0.13 nats per image (an
+upper bound on -log p(x)).
 """
 
 from configs import miwae

@@ -18,6 +18,12 @@ next to the reconstruction error instead of dominating it.
 
     python train.py --config=configs/rae_gp.py --workdir=runs/rae_gp
     python evaluate.py --workdir=runs/rae_gp --task=generate --option=sampler=gmm
+
+Zoo benchmark (`python -m ae_jax.benchmark --models=rae_gp --epochs=3 --seeds=3
+--workdir=runs/zoo3`; Fashion-MNIST, 3 epochs, not the default's, 3 seeds trained together
+in 452 s on the 2-core CPU; mean +- std over the seeds on the first 1,000 test images):
+reconstruction BCE 225.05 +- 0.08 and squared error 10.28 +- 0.09 per image
+(decode(encode(x))).
 """
 
 from configs import rae_l2

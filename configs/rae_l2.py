@@ -22,6 +22,12 @@ training codes,
 
     python train.py --config=configs/rae_l2.py --workdir=runs/rae_l2
     python evaluate.py --workdir=runs/rae_l2 --task=generate --option=sampler=gmm
+
+Zoo benchmark (`python -m ae_jax.benchmark --models=rae_l2 --epochs=3 --seeds=3
+--workdir=runs/zoo3`; Fashion-MNIST, 3 epochs, not the default's, 3 seeds trained together
+in 43 s on the 2-core CPU; mean +- std over the seeds on the first 1,000 test images):
+reconstruction BCE 222.27 +- 0.05 and squared error 9.92 +- 0.01 per image
+(decode(encode(x))).
 """
 
 from configs import default

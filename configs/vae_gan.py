@@ -21,6 +21,12 @@ error against the GAN cost in the decoder's loss (a choice, not tuned).
 
 Writes plots/samples_epoch_<epoch>.png (decoded prior samples from fixed z), the test
 reconstructions, and kl, llike, bce, d_loss, g_loss, d_real, d_recon, d_fake per epoch.
+
+Zoo benchmark (`python -m ae_jax.benchmark --models=vae_gan --epochs=3 --seeds=3
+--workdir=runs/zoo3`; Fashion-MNIST, 3 epochs, not the default's, 3 seeds trained together
+in 364 s on the 2-core CPU; mean +- std over the seeds on the first 1,000 test images):
+reconstruction BCE 287.70 +- 2.10 and squared error 29.57 +- 0.65 per image
+(decode(encode(x))).
 """
 
 import ml_collections
