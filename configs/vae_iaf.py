@@ -15,6 +15,13 @@ dimensions is reversed in the second step. ae_jax/models/flows.py. Adam 1e-3, ba
 
     python train.py --config=configs/vae_iaf.py --workdir=runs/vae_iaf
     python evaluate.py --workdir=runs/vae_iaf --task=nll --option=num_examples=1000
+
+Zoo benchmark (`python -m ae_jax.benchmark --models=vae_iaf --epochs=3 --seeds=3
+--workdir=runs/zoo3`; Fashion-MNIST, 3 epochs, not the default's, 3 seeds trained together
+in 125 s on the 2-core CPU; mean +- std over the seeds on the first 1,000 test images):
+reconstruction BCE 227.92 +- 0.09 and squared error 12.33 +- 0.07 per image
+(decode(encode(x))); -ELBO 246.99 +- 0.07 and -L_1000 244.57 +- 0.02 nats per image (an
+upper bound on -log p(x)).
 """
 
 from configs import vae_dense_2d

@@ -14,6 +14,13 @@ anneals the KL weight from 0.01 to 1).
 
     python train.py --config=configs/vae_planar.py --workdir=runs/vae_planar
     python evaluate.py --workdir=runs/vae_planar --task=nll --option=num_examples=1000
+
+Zoo benchmark (`python -m ae_jax.benchmark --models=vae_planar --epochs=3 --seeds=3
+--workdir=runs/zoo3`; Fashion-MNIST, 3 epochs, not the default's, 3 seeds trained together
+in 242 s on the 2-core CPU; mean +- std over the seeds on the first 1,000 test images):
+reconstruction BCE 228.94 +- 0.63 and squared error 12.67 +- 0.23 per image
+(decode(encode(x))); -ELBO 247.90 +- 0.53 and -L_1000 244.63 +- 0.23 nats per image (an
+upper bound on -log p(x)).
 """
 
 from configs import vae_dense_2d
