@@ -14,10 +14,14 @@ import hashlib
 import json
 import logging
 import os
+import re
+import shutil
 
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
+
+from ae_jax import faults
 
 
 class CheckpointError(RuntimeError):
@@ -26,10 +30,42 @@ class CheckpointError(RuntimeError):
     USER_ERROR = True  # ae_jax/errors.py: one line, exit 2
 
 
-def manager(workdir: str, keep: int = 3) -> ocp.CheckpointManager:
+TRASH = ".trash"  # checkpoints/.trash: old checkpoints that rotation moved out of the way
+
+
+def manager(workdir: str, keep: int = 3, read_only: bool = False) -> ocp.CheckpointManager:
+    """A manager that keeps the newest `keep` checkpoints. Rotation renames an old checkpoint
+    into checkpoints/.trash (one atomic rename, so a kill cannot leave a half-deleted step
+    that still lists as a checkpoint); the trash is emptied here and before each save.
+    `read_only` (loading a workdir, perhaps while it trains) writes and deletes nothing."""
     directory = os.path.abspath(os.path.join(workdir, "checkpoints"))
-    options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True)
+    if read_only:
+        absl = logging.getLogger("absl")
+        level, _ = absl.level, absl.setLevel(logging.ERROR)  # Orbax warns that it is read-only
+        try:
+            options = ocp.CheckpointManagerOptions(read_only=True, create=False)
+            return ocp.CheckpointManager(directory, options=options)
+        finally:
+            absl.setLevel(level)
+    empty_trash(directory)
+    options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True, todelete_subdir=TRASH,
+                                           cleanup_tmp_directories=True)
     return ocp.CheckpointManager(directory, options=options)
+
+
+def empty_trash(directory: str) -> None:
+    """Delete the checkpoints that rotation moved to `directory`/.trash (a kill part-way
+    leaves the rest for the next call; nothing there is ever read)."""
+    trash = os.path.join(directory, TRASH)
+    if not os.path.isdir(trash):
+        return
+    for name in sorted(os.listdir(trash)):
+        folder = os.path.join(trash, name)
+        for root, _, files in os.walk(folder, topdown=False):
+            for file in files:
+                os.remove(os.path.join(root, file))
+                faults.reached("trash")
+        shutil.rmtree(folder)
 
 
 def _host(leaf) -> np.ndarray:
@@ -50,14 +86,67 @@ def checksum(state) -> str:
 
 
 def save(mngr: ocp.CheckpointManager, epoch: int, state, config_dict: dict) -> None:
-    """Save `state` (its array leaves), the config and the arrays' checksum as `epoch`."""
-    mngr.save(
-        epoch,
-        args=ocp.args.Composite(
-            state=ocp.args.StandardSave(state), config=ocp.args.JsonSave(config_dict),
-            checksum=ocp.args.JsonSave({"sha256": checksum(state)}),
-        ),
-    )
+    """Save `state` (its array leaves), the config and the arrays' checksum as `epoch`
+    (asynchronously: the previous save is finished first, the trash emptied, and the disk
+    checked for room)."""
+    finish(mngr)
+    empty_trash(str(mngr.directory))
+    _check_room(mngr, state)
+    try:
+        mngr.save(
+            epoch,
+            args=ocp.args.Composite(
+                state=ocp.args.StandardSave(state), config=ocp.args.JsonSave(config_dict),
+                checksum=ocp.args.JsonSave({"sha256": checksum(state)}),
+            ),
+        )
+    except Exception as e:  # noqa: BLE001 - a failed write is reported in one line
+        raise CheckpointError(_write_failure(mngr, e)) from e
+    faults.reached("checkpoint_save")
+
+
+def finish(mngr: ocp.CheckpointManager) -> None:
+    """Wait for the save in flight; a write that failed (a full disk, a quota, a file-size
+    limit) raises CheckpointError saying so and where the run will resume."""
+    try:
+        mngr.wait_until_finished()
+    except Exception as e:  # noqa: BLE001 - Orbax re-raises the writer thread's error
+        raise CheckpointError(_write_failure(mngr, e)) from e
+
+
+ROOM_MARGIN = 1 << 20  # bytes beyond 1.1 x the arrays: metadata, the config
+
+
+def _check_room(mngr, state) -> None:
+    """Refuse to start a save that cannot fit on the disk (a full disk fails cleanly here,
+    before Orbax's writer threads do)."""
+    need = sum(getattr(x, "nbytes", 0) for x in jax.tree_util.tree_leaves(state))
+    free = shutil.disk_usage(str(mngr.directory)).free
+    need = int(1.1 * need) + ROOM_MARGIN
+    if free < need:
+        raise CheckpointError(
+            f"no room for a checkpoint in {mngr.directory}: {free / 2**20:.1f} MiB free, about "
+            f"{need / 2**20:.1f} MiB needed; free disk space (or lower "
+            f"keep_checkpoints) and rerun the same command: {_resumes_from(mngr)}")
+
+
+def _resumes_from(mngr) -> str:
+    last = mngr.latest_step()
+    return f"it resumes from epoch {last}" if last is not None else "it starts afresh"
+
+
+def _write_failure(mngr, e: BaseException) -> str:
+    """One line for a failed checkpoint write: the operating system's reason, if any."""
+    text = str(e)
+    code = re.search(r"os_error_code='?(\d+)", text)
+    if code:
+        reason = os.strerror(int(code.group(1)))
+    elif isinstance(e, OSError) and e.strerror:
+        reason = e.strerror
+    else:
+        reason = text.split("\n")[0][:200] or type(e).__name__
+    return (f"could not write a checkpoint in {mngr.directory} ({reason}); free disk space "
+            f"and rerun the same command: {_resumes_from(mngr)}")
 
 
 def _step_dir(mngr, epoch: int) -> str:

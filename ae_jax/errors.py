@@ -19,12 +19,13 @@ def is_user_error(e: BaseException) -> bool:
 
 
 def reports_user_errors(main):
-    """Wrap an absl `main(argv)`: a user error prints "error: <message>" and exits 2."""
+    """Wrap an entry point (an absl `main(argv)`, say): a user error prints
+    "error: <message>" and exits 2."""
 
     @functools.wraps(main)
-    def wrapped(argv):
+    def wrapped(*args, **kwargs):
         try:
-            return main(argv)
+            return main(*args, **kwargs)
         except Exception as e:  # noqa: BLE001 - sorted into user and internal errors
             if not is_user_error(e) or os.environ.get("AE_JAX_TRACEBACK"):
                 raise

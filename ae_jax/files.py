@@ -14,6 +14,8 @@ import logging
 import os
 import tempfile
 
+from ae_jax import faults
+
 
 def _fsync_dir(folder: str) -> None:
     try:
@@ -36,6 +38,7 @@ def write_atomic(path: str, text: str) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        faults.reached(f"write:{os.path.basename(path)}")
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -162,7 +162,7 @@ def load(workdir: str, run_index: int = 0) -> Run:
     steps = max(1, len(dataset.train) // config.batch_size)
     family = build_family(config, dataset.example_shape, steps)
     template = initial_state(family, config.num_runs, config.seed)
-    mngr = checkpoints.manager(workdir, config.keep_checkpoints)
+    mngr = checkpoints.manager(workdir, read_only=True)
     epoch, state = checkpoints.restore_latest(mngr, template)
     if epoch == 0:
         raise FileNotFoundError(

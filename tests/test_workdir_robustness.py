@@ -225,11 +225,32 @@ def test_a_second_ctrl_c_exits_at_once(tmp_path):
     assert "second Ctrl-C" in err
 
 
+def _tensorboard_steps(folder, tag: str) -> set[int]:
+    """The steps logged for scalar `tag` in every TensorBoard event file under `folder`."""
+    import struct
+
+    from tensorboardX.proto import event_pb2
+
+    steps = set()
+    for root, _, files in os.walk(folder):
+        for name in files:
+            data = open(os.path.join(root, name), "rb").read()
+            at = 0
+            while at + 12 <= len(data):  # record: length (8), crc (4), bytes, crc (4)
+                (length,) = struct.unpack("<Q", data[at:at + 8])
+                event = event_pb2.Event.FromString(data[at + 12:at + 12 + length])
+                steps |= {event.step for v in event.summary.value if v.tag == tag}
+                at += 12 + length + 4
+    return steps
+
+
 @pytest.mark.slow
 def test_a_kill_campaign_ends_bitwise_with_complete_metrics(tmp_path):
-    """Five SIGKILLs at random moments of one run (start-up, mid-epoch, around saves and the
-    config.json write), a rerun after each, then to the end: the final checkpoint equals an
-    uninterrupted run's bitwise, and metrics.jsonl holds every epoch and split exactly once."""
+    """Five SIGKILLs of one run: three at exact moments (ae_jax/faults.py: inside the first
+    config.json write, inside the third checkpoint save, while rotation empties the trash)
+    and two at random times, a rerun after each, then to the end. The final checkpoint
+    equals an uninterrupted run's bitwise; metrics.jsonl holds every epoch and split exactly
+    once, and TensorBoard every epoch's scalars."""
     import random
     import signal
     import time
@@ -239,18 +260,23 @@ def test_a_kill_campaign_ends_bitwise_with_complete_metrics(tmp_path):
 
     epochs = 30
     full, killed = tmp_path / "full", tmp_path / "killed"
+    command = _quickstart(killed, epochs)[:-1]  # with TensorBoard
     subprocess.run(_quickstart(full, epochs), cwd=ROOT, check=True, capture_output=True)
     rng = random.Random(0)
-    for _ in range(5):
-        proc = subprocess.Popen(_quickstart(killed, epochs), cwd=ROOT,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.5, 6.0))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    subprocess.run(_quickstart(killed, epochs), cwd=ROOT, check=True, capture_output=True)
+    for fault in ("write:config.json:1", "checkpoint_save:3", None, "trash:1", None):
+        env = {**os.environ, "AE_JAX_FAULT": fault} if fault else None
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        if fault is None:
+            time.sleep(rng.uniform(0.5, 6.0))
+            proc.send_signal(signal.SIGKILL)
+        assert proc.wait(timeout=300) == -signal.SIGKILL, fault
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
     rows = read_jsonl(str(killed / "metrics.jsonl"))
     assert [(r["epoch"], r["split"]) for r in rows] == [
         (e, s) for e in range(1, epochs + 1) for s in ("train", "test")]
+    for tag in ("train/loss", "test/loss"):
+        assert _tensorboard_steps(killed / "tensorboard", tag) == set(range(1, epochs + 1))
     states = []
     for w in (full, killed):
         with ocp.CheckpointManager(str(w / "checkpoints")) as mngr:

@@ -108,6 +108,7 @@ def run_epochs(state, runner, train_data, evaluate: Callable, *, start_epoch: in
             if after_epoch is not None:
                 after_epoch(state, epoch)
     finally:
-        mngr.wait_until_finished()
         writer.close()
+        checkpoints.finish(mngr)
+        checkpoints.empty_trash(str(mngr.directory))
     return state, last_epoch

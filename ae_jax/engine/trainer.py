@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 
 import jax
 
@@ -35,13 +36,31 @@ from ae_jax.runs import apply_run_hparams, initial_state
 
 
 def quiet_libraries() -> None:
-    """Keep Orbax's per-save INFO lines out of the log (warnings and errors still show)."""
+    """Keep library noise out of the log: Orbax's per-save INFO lines, and the tracebacks
+    Orbax's writer threads log (and the "Event loop is closed" that TensorStore's callbacks
+    print) when a save fails; the failure itself is reported once, in one line, by
+    ae_jax/checkpoints.py. AE_JAX_TRACEBACK=1 keeps the tracebacks."""
+    verbose = bool(os.environ.get("AE_JAX_TRACEBACK"))
 
     def keep(record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.WARNING or "orbax" not in record.pathname
+        if "orbax" not in record.pathname:
+            return True
+        if record.levelno >= logging.ERROR and not verbose:
+            record.msg, record.args = str(record.getMessage()).split("\n")[0][:200], None
+            record.exc_info = record.exc_text = None
+        return record.levelno >= logging.WARNING
 
     for handler in logging.getLogger().handlers:
         handler.addFilter(keep)
+    if not verbose:
+        sys.unraisablehook = _quiet_closed_loops
+
+
+def _quiet_closed_loops(unraisable) -> None:
+    if isinstance(unraisable.exc_value, RuntimeError) and "Event loop is closed" in str(
+            unraisable.exc_value):
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def resumed(restored, fresh):
