@@ -3,8 +3,12 @@
     python train.py --config=configs/<name>.py --workdir=<dir> [--config.<field>=<value> ...]
 
 Rerunning the same command resumes from the newest checkpoint in <dir>.
+
+    python train.py --list_configs                          the shipped configs
+    python train.py --config=configs/<name>.py --show_config   its fields, values, meanings
 """
 
+import os
 import sys
 
 from ae_jax import signals
@@ -14,7 +18,13 @@ signals.install()  # before the heavy imports: a Ctrl-C during start-up is never
 from absl import app, flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
-from ae_jax.cli import add_table_entries, take_table_entries  # noqa: E402
+from ae_jax.cli import (  # noqa: E402
+    add_table_entries,
+    config_summaries,
+    field_comments,
+    show_config,
+    take_table_entries,
+)
 from ae_jax.engine import quiet_libraries, train_and_evaluate  # noqa: E402
 from ae_jax.errors import reports_user_errors  # noqa: E402
 
@@ -25,16 +35,30 @@ sys.argv[:], TABLE_ENTRIES = reports_user_errors(take_table_entries)(sys.argv)
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "experiment config file", lock_config=True)
 flags.DEFINE_string("workdir", None, "directory for checkpoints, metrics and plots")
-flags.mark_flags_as_required(["config", "workdir"])
+flags.DEFINE_bool("list_configs", False, "print the shipped configs (configs/*.py) and exit")
+flags.DEFINE_bool("show_config", False, "print the resolved --config, each field with its "
+                  "meaning, and exit")
+CONFIGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
 
 
 @reports_user_errors
 def main(argv, table_entries=()):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    if FLAGS.list_configs:
+        for path, summary in config_summaries(CONFIGS):
+            print(f"{path:<32} {summary}")
+        return
+    if FLAGS.config is None:
+        raise ValueError("--config=configs/<name>.py is required (--list_configs lists them)")
+    add_table_entries(FLAGS.config, table_entries)
+    if FLAGS.show_config:
+        print(show_config(FLAGS.config, field_comments(os.path.join(CONFIGS, "default.py"))))
+        return
+    if FLAGS.workdir is None:
+        raise ValueError("--workdir=<dir> is required: where checkpoints and metrics go")
     logging.set_verbosity(logging.INFO)
     quiet_libraries()
-    add_table_entries(FLAGS.config, table_entries)
     try:
         train_and_evaluate(FLAGS.config, FLAGS.workdir)
     except signals.TrainingInterrupted as stop:

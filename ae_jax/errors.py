@@ -26,6 +26,9 @@ def reports_user_errors(main):
     def wrapped(*args, **kwargs):
         try:
             return main(*args, **kwargs)
+        except BrokenPipeError:  # the output went to `head` or the like: stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         except Exception as e:  # noqa: BLE001 - sorted into user and internal errors
             if not is_user_error(e) or os.environ.get("AE_JAX_TRACEBACK"):
                 raise

@@ -1,6 +1,7 @@
 """Quick start: the seeds' dense autoencoder on scikit-learn's bundled 8x8 digits.
 
-No network and no data files needed; 64 -> 32 (relu) -> 64 (sigmoid), BCE, Adam.
+No network and no data files needed; 64 -> 64 -> 16 -> 64 -> 64 (relu, sigmoid output), BCE,
+Adam, batch 32.
 
     python train.py --config=configs/quickstart.py --workdir=runs/quickstart
 
