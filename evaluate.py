@@ -1,8 +1,13 @@
 """Evaluate a trained workdir:
 
     python evaluate.py --workdir=<dir> --task=<task> [--option=key=value ...]
+    python evaluate.py --list_tasks
 
-Writes <dir>/eval/<task>.json and the task's figures in <dir>/eval/.
+Writes <dir>/eval/<task>.json and the task's figures in <dir>/eval/. Each task declares its
+options (ae_jax/evaluation/options.py): an unknown key is an error naming the known ones,
+and values are converted to the declared type; `--list_tasks` prints them all. A value is
+read as JSON when it parses (`[1,2]`, `0.5`, `true`), else as a string (`gaussian,block`,
+which a list option splits on commas).
 """
 
 import json
@@ -11,7 +16,8 @@ import os
 from absl import app, flags, logging
 
 from ae_jax.errors import reports_user_errors
-from ae_jax.evaluation import get_task
+from ae_jax.evaluation import TASKS, get_task
+from ae_jax.evaluation.samplers import SAMPLER, SAMPLERS
 from ae_jax.files import write_atomic
 from ae_jax.run import load
 
@@ -19,7 +25,7 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "a training workdir")
 flags.DEFINE_string("task", "reconstruction", "evaluation task")
 flags.DEFINE_multi_string("option", [], "task option as key=value (repeatable)")
-flags.mark_flags_as_required(["workdir"])
+flags.DEFINE_bool("list_tasks", False, "print every task and sampler with its options, and exit")
 
 
 def _parse_options(pairs):
@@ -35,16 +41,36 @@ def _parse_options(pairs):
     return options
 
 
+def describe_all() -> list[str]:
+    """The lines of `--list_tasks`: every task with its options, then every sampler."""
+    lines = ["tasks (--task=NAME; options as --option=key=value):"]
+    for name in TASKS.names():
+        lines += TASKS.get(name).describe()
+    users = [n for n in TASKS.names()
+             if any(o.name == SAMPLER.name for o in TASKS.get(n).options)]
+    lines += ["", f"samplers (--option=sampler=NAME of tasks {', '.join(users)}; a sampler's "
+                  "options join the task's):"]
+    for name in SAMPLERS.names():
+        lines += SAMPLERS.get(name).describe()
+    return lines
+
+
 @reports_user_errors
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    if FLAGS.list_tasks:
+        print("\n".join(describe_all()))
+        return
+    if not FLAGS.workdir:
+        raise ValueError("--workdir=<dir> is required (or --list_tasks)")
     logging.set_verbosity(logging.INFO)
-    task = get_task(FLAGS.task)  # unknown names fail before any loading
+    task = get_task(FLAGS.task)  # unknown names and options fail before any loading
+    options = task.resolve(_parse_options(FLAGS.option))
     run = load(FLAGS.workdir)
     out_dir = os.path.join(FLAGS.workdir, "eval")
     os.makedirs(out_dir, exist_ok=True)
-    result = task(run, out_dir, _parse_options(FLAGS.option))
+    result = task(run, out_dir, options)
     path = os.path.join(out_dir, f"{FLAGS.task}.json")
     write_atomic(path, json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))

@@ -14,7 +14,7 @@ import pytest
 import ae_jax
 from ae_jax.engine import train_and_evaluate
 from ae_jax.evaluation import get_task
-from ae_jax.evaluation.samplers import training_codes
+from ae_jax.evaluation.samplers import SAMPLERS, training_codes
 from ae_jax.models import MLPAutoencoder
 from ae_jax.objectives import TERMS
 from tests.conftest import digits_config, term_inputs
@@ -103,7 +103,7 @@ def test_an_rae_trains_on_digits_and_its_gmm_beats_the_standard_normal(tmp_path)
     assert result["sampler"] == "gmm" and result["num_samples"] == 16
     assert os.path.getsize(tmp_path / "eval" / "generate_gmm.png") > 1000
 
-    codes = training_codes(run, {})
+    codes = training_codes(run, SAMPLERS.get("gmm").resolve({}))  # the sampler's defaults
     test_codes = run.encode(run.dataset.test).astype(np.float64)
     mixture = GaussianMixture(10, covariance_type="full", reg_covar=1e-5,
                               random_state=0).fit(codes)

@@ -195,7 +195,8 @@ def test_denoising_task_scores_output_and_noisy_input(trained):
     workdir = trained("denoising_dense_mse")
     run = ae_jax.load(str(workdir))
     # by default: the run's own noise first, then the others
-    assert _noise_names(run, {}) == ["gaussian", "masking", "salt_and_pepper", "block"]
+    defaults = get_task("denoising").resolve({})
+    assert _noise_names(run, defaults) == ["gaussian", "masking", "salt_and_pepper", "block"]
     result = get_task("denoising")(run, str(workdir), {"noise": "gaussian,block",
                                                        "num_images": 4})
     assert result["trained_with"] == "gaussian" and result["ssim_window"] == 7  # 8x8 digits

@@ -239,7 +239,7 @@ def test_both_samplers_give_codebook_codes_that_decode_to_images(trained):
         assert images.shape == (6, 8, 8, 1) and 0 <= images.min() and images.max() <= 1
         np.testing.assert_array_equal(codes, sampler(jax.random.PRNGKey(1), 6))  # same key
 
-    indices = training_indices(run, {})
+    indices = training_indices(run, SAMPLERS.get("vq_pixelcnn").resolve({}))
     model, params = fit_pixelcnn(indices, K, jax.random.PRNGKey(0), steps=600)
     pixelcnn = pixelcnn_nll(model, params, indices)
     histogram = histogram_nll(fit_histogram(indices, K), indices)

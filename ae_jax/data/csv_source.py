@@ -77,6 +77,8 @@ def class_indices(names, classes) -> list[int]:
     """Label indices of class names (or of label values / integer indices) given in a config."""
     out = []
     for c in names:
+        if isinstance(c, str) and c.isdigit() and (classes is None or c not in classes):
+            c = int(c)  # "0,1" on the command line: label indices
         if classes is not None and str(c) in classes:
             out.append(classes.index(str(c)))
         elif isinstance(c, int) and (classes is None or 0 <= c < len(classes)):

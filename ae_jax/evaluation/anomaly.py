@@ -31,17 +31,23 @@ import numpy as np
 from ae_jax import viz
 from ae_jax.data import to_float
 from ae_jax.data.csv_source import class_indices
-from ae_jax.evaluation import TASKS
+from ae_jax.evaluation import task
 from ae_jax.evaluation.metrics import auroc, precision_recall_f1, quantile_threshold
-from ae_jax.evaluation.retrieval import runs_to_evaluate
+from ae_jax.evaluation.options import Option
+from ae_jax.evaluation.retrieval import RUNS, runs_to_evaluate
+
+NORMAL_CLASSES = Option("normal_classes", None, "the classes (names or label indices) that are "
+                        "normal, for a workdir without data.one_class (default: the config's "
+                        "data.normal_classes)", kind="list")
 
 
 def normal_classes(run, run_index: int, options: dict) -> list[int]:
-    """The label indices that count as normal for run `run_index` (see module docstring)."""
+    """The label indices that count as normal for run `run_index` (see module docstring;
+    option `normal_classes`, NORMAL_CLASSES)."""
     one_class = tuple(run.config.data.one_class)
     if one_class:
         return [int(one_class[run_index])]
-    names = options.get("normal_classes") or run.config.data.normal_classes
+    names = options["normal_classes"] or run.config.data.normal_classes
     if not names:
         raise ValueError("task 'anomaly' needs to know which classes are normal: train with "
                          "data.one_class, or pass --option='normal_classes=[0]'")
@@ -106,11 +112,14 @@ def score_histograms(panels: list[dict], title: str) -> plt.Figure:
     return fig
 
 
-@TASKS.register("anomaly")
+@task("anomaly",
+      Option("score", "objective", "anomaly score: objective (the training loss) or mse"),
+      Option("quantile", 0.95, "quantile of the training scores used as alert threshold"),
+      NORMAL_CLASSES, RUNS)
 def anomaly(run, out_dir: str, options: dict) -> dict:
-    """Options: score (objective | mse), quantile (0.95), normal_classes, runs."""
-    quantile = float(options.get("quantile", 0.95))
-    score = options.get("score", "objective")
+    """One-class anomaly detection by the run's own objective: AUROC, precision, recall, F1."""
+    quantile = options["quantile"]
+    score = options["score"]
     ds = run.dataset
     if ds.test_labels is None:
         raise ValueError(f"task 'anomaly' needs test labels, and {ds.name!r} has none")

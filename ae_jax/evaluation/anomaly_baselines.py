@@ -24,11 +24,15 @@ import time
 import numpy as np
 
 from ae_jax.data import to_float
-from ae_jax.evaluation import TASKS
-from ae_jax.evaluation.anomaly import normal_classes
+from ae_jax.evaluation import task
+from ae_jax.evaluation.anomaly import NORMAL_CLASSES, normal_classes
 from ae_jax.evaluation.metrics import auroc
+from ae_jax.evaluation.options import Option
 
 BASELINES = ("ocsvm", "pca", "knn")
+NU = Option("nu", 0.1, "OC-SVM's nu: bound on the fraction of training outliers")
+PCA_COMPONENTS = Option("pca_components", 32, "components of the PCA baseline")
+K = Option("k", 5, "neighbours whose mean distance is the kNN score")
 
 
 def ocsvm_scores(train: np.ndarray, test: np.ndarray, nu: float = 0.1) -> np.ndarray:
@@ -60,7 +64,7 @@ def knn_scores(train: np.ndarray, test: np.ndarray, k: int = 5, chunk: int = 100
 
 def baseline_names(options: dict) -> list[str]:
     """`--option=baselines=ocsvm,knn` (a comma list or a JSON list); all by default."""
-    names = options.get("baselines", BASELINES)
+    names = options["baselines"]
     names = names.split(",") if isinstance(names, str) else list(names)
     unknown = [n for n in names if n not in BASELINES]
     if unknown:
@@ -78,21 +82,22 @@ def _class_rows(run, r: int, options: dict, flat_train, flat_test) -> dict:
     for name in baseline_names(options):
         t0 = time.perf_counter()
         if name == "ocsvm":
-            scores = ocsvm_scores(train, flat_test, float(options.get("nu", 0.1)))
+            scores = ocsvm_scores(train, flat_test, options["nu"])
         elif name == "pca":
-            scores = pca_scores(train, flat_test, int(options.get("pca_components", 32)))
+            scores = pca_scores(train, flat_test, options["pca_components"])
         else:
-            scores = knn_scores(train, flat_test, int(options.get("k", 5)))
+            scores = knn_scores(train, flat_test, options["k"])
         row[name] = auroc(scores, is_anomaly)
         logging.info("class %s: %s AUROC %.4f (%.1f s)", normal, name, row[name],
                      time.perf_counter() - t0)
     return row
 
 
-@TASKS.register("anomaly_baselines")
+@task("anomaly_baselines",
+      Option("baselines", BASELINES, f"the detectors to run, of {', '.join(BASELINES)}"),
+      NU, PCA_COMPONENTS, K, NORMAL_CLASSES)
 def anomaly_baselines(run, out_dir: str, options: dict) -> dict:
-    """Options: baselines (ocsvm,pca,knn), nu (0.1), pca_components (32), k (5),
-    normal_classes (for a workdir without data.one_class)."""
+    """Classical one-class detectors (OC-SVM, PCA, kNN) on the `anomaly` task's split: AUROC."""
     ds = run.dataset
     if ds.train_labels is None or ds.test_labels is None:
         raise ValueError(f"task 'anomaly_baselines' needs labels, and {ds.name!r} has none")
@@ -108,6 +113,5 @@ def anomaly_baselines(run, out_dir: str, options: dict) -> dict:
     return {"per_class": per_class,
             "mean_auroc": {k: float(np.mean([row[k] for row in per_class.values()]))
                            for k in kinds},
-            "settings": {"nu": float(options.get("nu", 0.1)), "gamma": "scale",
-                         "pca_components": int(options.get("pca_components", 32)),
-                         "k": int(options.get("k", 5))}}
+            "settings": {"nu": options["nu"], "gamma": "scale",
+                         "pca_components": options["pca_components"], "k": options["k"]}}

@@ -34,8 +34,16 @@ import numpy as np
 
 from ae_jax import viz
 from ae_jax.data import to_float
-from ae_jax.evaluation import TASKS
-from ae_jax.evaluation.retrieval import images, pca_model, require_encoder, runs_to_evaluate
+from ae_jax.evaluation import task
+from ae_jax.evaluation.options import Option
+from ae_jax.evaluation.retrieval import (
+    PCA_FIT_LIMIT,
+    RUNS,
+    images,
+    pca_model,
+    require_encoder,
+    runs_to_evaluate,
+)
 from ae_jax.image_metrics import largest_window, psnr, ssim
 from ae_jax.run import load
 
@@ -164,12 +172,16 @@ def rate_distortion_figure(points: dict[str, list[tuple[float, float]]], raw_byt
     return fig
 
 
+WORKDIRS = Option("workdirs", (), "other autoencoder workdirs (same dataset) added to the "
+                  "rate-distortion curve", kind="list")
+
+
 def _ae_runs(run, out_dir, options):
-    """[(name, Run)]: this workdir's runs, then those of `options["workdirs"]`."""
+    """[(name, Run)]: this workdir's runs (RUNS), then those of option `workdirs`."""
     multi = run.config.num_runs > 1
     out = [(f"ae_run{r}" if multi else "ae", one)
            for r, one in runs_to_evaluate(run, out_dir, options)]
-    for w in np.ravel(options.get("workdirs", [])):
+    for w in options["workdirs"]:
         other = load(str(w))
         require_encoder(other, "compression")
         if other.dataset.name != run.dataset.name:
@@ -179,21 +191,27 @@ def _ae_runs(run, out_dir, options):
     return out
 
 
-@TASKS.register("compression")
+@task("compression",
+      WORKDIRS,
+      Option("pca_sizes", (2, 4, 8, 16, 32, 64, 128), "PCA code sizes compared (components; "
+             "the code's size is added)"),
+      Option("jpeg_qualities", (1, 5, 10, 25, 50, 75, 90), "JPEG qualities compared (1-95)"),
+      Option("num_images", 0, "test images scored (0: all)"),
+      Option("jpeg_images", 1000, "of those, the first N compressed by JPEG"),
+      PCA_FIT_LIMIT, RUNS)
 def compression(run, out_dir: str, options: dict) -> dict:
-    """Options: workdirs (other AEs for the curve), pca_sizes, jpeg_qualities,
-    num_images (0: every test image), jpeg_images (1000), pca_fit_limit, runs."""
+    """The code as a compressed image: bytes, PSNR and SSIM against PCA and JPEG."""
     require_encoder(run, "compression")
     ds = run.dataset
     if ds.train.dtype != np.uint8:
         raise ValueError(f"task 'compression' compares with 8-bit pixels and JPEG, so it needs "
                          f"uint8 images; {ds.name!r} holds {ds.train.dtype}")
-    n = int(options.get("num_images", 0))
+    n = options["num_images"]
     test_u8 = ds.test[:n] if n else ds.test
     x_test = to_float(test_u8)  # (N, H, W, C)
     raw = int(np.prod(ds.example_shape))
     result = {"epoch": run.epoch, "raw_bytes": raw, "num_images": len(test_u8)}
-    sizes = {int(k) for k in np.ravel(options.get("pca_sizes", (2, 4, 8, 16, 32, 64, 128)))}
+    sizes = {int(k) for k in options["pca_sizes"]}
     for name, one in _ae_runs(run, out_dir, options):
         encode, decode = ae_codec(one)
         train_codes, test_codes = encode(ds.train), encode(test_u8)  # (N, K)
@@ -202,14 +220,14 @@ def compression(run, out_dir: str, options: dict) -> dict:
         sizes.add(int(test_codes.shape[1]))
     sizes = sorted(k for k in sizes if k <= raw)
     x_train = images(ds.train)
-    pca = pca_model(x_train, max(sizes), int(options.get("pca_fit_limit", 0)))
+    pca = pca_model(x_train, max(sizes), options["pca_fit_limit"])
     result["pca"] = {}
     for k in sizes:
         encode, decode = pca_codec(*pca, k, ds.example_shape)
         result["pca"][str(k)] = codec_points(encode(ds.train), encode(test_u8), decode, x_test,
                                              raw)
-    m = int(options.get("jpeg_images", 1000))
-    qualities = np.ravel(options.get("jpeg_qualities", (1, 5, 10, 25, 50, 75, 90)))
+    m = options["jpeg_images"]
+    qualities = options["jpeg_qualities"]
     result["jpeg"] = jpeg_points(test_u8[:m], qualities)
     result["jpeg_images"] = min(m, len(test_u8))
     viz.save(rate_distortion_figure(_curves(result), raw),

@@ -16,8 +16,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from ae_jax import viz, viz_latent
-from ae_jax.evaluation import TASKS
-from ae_jax.evaluation.frechet import classifier_of
+from ae_jax.evaluation import task
+from ae_jax.evaluation.frechet import CLASSIFIER_OPTIONS, classifier_of
+from ae_jax.evaluation.options import Option
 
 
 def class_images(run, labels: np.ndarray, key) -> np.ndarray:
@@ -27,14 +28,15 @@ def class_images(run, labels: np.ndarray, key) -> np.ndarray:
     return run.decode(np.asarray(fn(run.state, key, jnp.asarray(labels, jnp.int32))))
 
 
-@TASKS.register("conditional")
+@task("conditional", Option("num_per_class", 100, "images generated per class"),
+      *CLASSIFIER_OPTIONS)
 def conditional(run, out_dir: str, options: dict) -> dict:
-    """Options: num_per_class (100), seed (0), classifier_dir, classifier_epochs (5)."""
+    """How often a conditional model's images of class c are classified as c (accuracy)."""
     run.require("conditional", "task 'conditional'")
     num_classes = run.dataset.num_classes
-    n = int(options.get("num_per_class", 100))
+    n = options["num_per_class"]
     labels = np.repeat(np.arange(num_classes), n)  # (C * n,): class c at rows c*n .. c*n+n-1
-    images = class_images(run, labels, jax.random.PRNGKey(int(options.get("seed", 0))))
+    images = class_images(run, labels, jax.random.PRNGKey(options["seed"]))
     classifier = classifier_of(run, options)
     predicted = classifier.predict(images)
     per_class = [float(np.mean(predicted[labels == c] == c)) for c in range(num_classes)]

@@ -4,12 +4,9 @@ same metrics for the noisy input itself (the floor a useful denoiser must beat),
     python evaluate.py --workdir=<dir> --task=denoising \
         [--option=noise=gaussian,masking] [--option=stddev=0.5] [--option=num_examples=1000]
 
-Options:
-  noise         comma-separated corruption names (see ae_jax/corruption.py); default: the
-                run's own corruption first, then gaussian, masking, salt_and_pepper and block.
-  stddev, probability, block_fraction   override the run's `config.corruption` values.
-  num_examples  the first N test images (0: all).
-  num_images    columns of the figure (default 8).
+By default the noises are the run's own corruption first, then gaussian, masking,
+salt_and_pepper and block, at the strengths of the run's `config.corruption`
+(`evaluate.py --list_tasks` lists the options).
 
 For the corruptions that delete pixels (masking, block) the deleted positions are known (the
 same key applied to an image of ones marks them), and `psnr_filled` / `ssim_filled` score the
@@ -35,17 +32,31 @@ import numpy as np
 from ae_jax import rng, viz
 from ae_jax.corruption import make_corruption
 from ae_jax.data import to_float
-from ae_jax.evaluation import TASKS
+from ae_jax.evaluation import task
+from ae_jax.evaluation.options import Option
 from ae_jax.image_metrics import largest_window, psnr, ssim
 
 DEFAULT_NOISES = ("gaussian", "masking", "salt_and_pepper", "block")
 DELETING = ("masking", "block")  # corruptions that set chosen pixels to 0
 
+NOISE = Option("noise", None, "corruption names (ae_jax/corruption.py), comma-separated "
+               "(default: the run's own, then " + ", ".join(DEFAULT_NOISES) + ")", kind="list")
+# overrides of the run's config.corruption fields (None: the run's value)
+OVERRIDES = (
+    Option("stddev", None, "standard deviation of gaussian noise, pixels in [0, 1] (default: "
+           "the run's config.corruption.stddev)", kind="float"),
+    Option("probability", None, "fraction of pixels that masking / salt_and_pepper change "
+           "(default: the run's config.corruption.probability)", kind="float"),
+    Option("block_fraction", None, "side of the block over min(H, W) (default: the run's "
+           "config.corruption.block_fraction)", kind="float"),
+)
+
 
 def _noise_names(run, options) -> list[str]:
-    names = options.get("noise")
-    if names:
-        return [n.strip() for n in str(names).split(",") if n.strip()]
+    """The noises of option `noise` (NOISE), or by default the run's own and DEFAULT_NOISES."""
+    names = options["noise"]
+    if names:  # None (or an empty --option=noise=): the defaults
+        return [str(n).strip() for n in names if str(n).strip()]
     own = run.config.corruption.name
     return list(dict.fromkeys(([own] if own != "none" else []) + list(DEFAULT_NOISES)))
 
@@ -64,18 +75,21 @@ def _scores(images, clean, window: int, batch_size: int = 1000) -> tuple[float, 
     return float(p.mean()), float(s.mean())
 
 
-@TASKS.register("denoising")
+@task("denoising", NOISE, *OVERRIDES,
+      Option("num_examples", 0, "the first N test images (0: all)"),
+      Option("num_images", 8, "columns of the figure (test images)"))
 def denoising(run, out_dir: str, options: dict) -> dict:
-    n = int(options.get("num_examples", 0)) or len(run.dataset.test)
+    """PSNR and SSIM of the denoised output and of the noisy input, per noise type."""
+    n = options["num_examples"] or len(run.dataset.test)
     clean = to_float(run.dataset.test[:n])  # (N, H, W, C) in [0, 1]
     window = largest_window(clean.shape[1], clean.shape[2])
     base = run.config.corruption.to_dict()
-    for field in ("stddev", "probability", "block_fraction"):
-        if field in options:
-            base[field] = float(options[field])
+    for option in OVERRIDES:
+        if options[option.name] is not None:
+            base[option.name] = options[option.name]
     result = {"epoch": run.epoch, "num_examples": n, "ssim_window": window,
               "trained_with": run.config.corruption.name, "noise": {}}
-    k = int(options.get("num_images", 8))
+    k = options["num_images"]
     rows = {"clean": clean[:k]}
     for i, name in enumerate(_noise_names(run, options)):
         corrupt = make_corruption(ml_collections.ConfigDict({**base, "name": name}))

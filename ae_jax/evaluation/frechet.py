@@ -42,8 +42,9 @@ from flax.training import train_state
 
 from ae_jax import rng
 from ae_jax.data import Dataset, to_float
-from ae_jax.evaluation import TASKS
-from ae_jax.evaluation.samplers import fit_sampler
+from ae_jax.evaluation import task
+from ae_jax.evaluation.options import Option
+from ae_jax.evaluation.samplers import SAMPLER, fit_sampler
 from ae_jax.forward import unflatten
 from ae_jax.loops import EpochRunner, choose_loop
 from ae_jax.run import load
@@ -296,25 +297,33 @@ def score_workdirs(workdirs: Sequence[str], classifier_dir: str, num_samples: in
     return result
 
 
+CLASSIFIER_DIR = Option("classifier_dir", None, "where the feature classifier is cached "
+                        "(default: <workdir>/../frechet_classifier_<dataset>)", kind="str")
+CLASSIFIER_EPOCHS = Option("classifier_epochs", 5, "training epochs of the feature classifier")
+SEED = Option("seed", 0, "seed of the feature classifier's training and of this task's draws")
+CLASSIFIER_OPTIONS = (CLASSIFIER_DIR, CLASSIFIER_EPOCHS, SEED)
+
+
 def classifier_of(run, options: dict) -> FeatureExtractor:
-    """The project's classifier of the run's dataset, cached in option classifier_dir
-    (default: <workdir>/../frechet_classifier_<dataset>), trained there first if absent;
-    options classifier_epochs (5), seed (0)."""
-    directory = options.get("classifier_dir") or os.path.join(
-        os.path.dirname(os.path.abspath(run.workdir)), f"frechet_classifier_{run.dataset.name}")
-    return load_or_train_classifier(run.dataset, directory,
-                                    int(options.get("classifier_epochs", 5)),
-                                    int(options.get("seed", 0)))
+    """The project's classifier of the run's dataset, cached in option `classifier_dir`,
+    trained there first if absent with options `classifier_epochs` and `seed`
+    (CLASSIFIER_OPTIONS)."""
+    directory = options["classifier_dir"]
+    if not directory:  # None (or an empty --option=classifier_dir=)
+        directory = os.path.join(os.path.dirname(os.path.abspath(run.workdir)),
+                                 f"frechet_classifier_{run.dataset.name}")
+    return load_or_train_classifier(run.dataset, directory, options["classifier_epochs"],
+                                    options["seed"])
 
 
-@TASKS.register("frechet")
+@task("frechet", SAMPLER,
+      Option("num_samples", 10000, "generated images scored (and training images in the "
+             "real-vs-real floor)"),
+      *CLASSIFIER_OPTIONS)
 def frechet_task(run, out_dir: str, options: dict) -> dict:
-    """The Frechet distance of the run's samples (option sampler, "prior" by default) to its
-    test split, in the features of the project's classifier cached in option classifier_dir
-    (default: <workdir>/../frechet_classifier_<dataset>). Options: sampler and its own,
-    num_samples (10,000), classifier_epochs (5), seed (0)."""
-    seed = int(options.get("seed", 0))
-    num = int(options.get("num_samples", 10000))
+    """Frechet distance of the run's samples to its test split, in the project's classifier."""
+    seed = options["seed"]
+    num = options["num_samples"]
     extractor = classifier_of(run, options)
     reference = feature_statistics(extractor.features(run.dataset.test))
     name, codes = fit_sampler(run, options, jax.random.fold_in(jax.random.PRNGKey(seed), 1))
@@ -349,8 +358,9 @@ if __name__ == "__main__":  # pragma: no cover
     flags.DEFINE_multi_string("workdir", [], "a GAN or VAE training workdir (repeatable)")
     flags.DEFINE_string("classifier_dir", None, "where the feature classifier is cached")
     flags.DEFINE_integer("num_samples", 10000, "generated images per run")
-    flags.DEFINE_integer("classifier_epochs", 5, "epochs of the feature classifier")
-    flags.DEFINE_string("sampler", "prior", "how codes are drawn: prior | gmm | ... "
+    flags.DEFINE_integer("classifier_epochs", CLASSIFIER_EPOCHS.default,
+                         CLASSIFIER_EPOCHS.help)
+    flags.DEFINE_string("sampler", SAMPLER.default, "how codes are drawn: prior | gmm | ... "
                         "(ae_jax/evaluation/samplers)")
     flags.mark_flags_as_required(["classifier_dir"])
     app.run(main)

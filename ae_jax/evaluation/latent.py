@@ -15,8 +15,9 @@ from scipy.stats import norm
 
 from ae_jax import viz, viz_latent
 from ae_jax.data import to_float
-from ae_jax.evaluation import TASKS
-from ae_jax.evaluation.samplers import fit_sampler
+from ae_jax.evaluation import task
+from ae_jax.evaluation.options import Option
+from ae_jax.evaluation.samplers import SAMPLER, fit_sampler
 
 SEED_003_POINTS = ((2.5, -2.0), (2.5, 1.0), (1.0, 2.0), (-2.5, -4.0))
 
@@ -91,10 +92,10 @@ def _latent_dim(run) -> int:
     return int(np.prod(run.code_shape()))
 
 
-@TASKS.register("latent_map")
+@task("latent_map", Option("num_examples", 0, "the first N test examples (0: all)"))
 def latent_map(run, out_dir: str, options: dict) -> dict:
-    """Test codes scattered and coloured by label. Options: num_examples (0: all)."""
-    n = int(options.get("num_examples", 0)) or len(run.dataset.test)
+    """Test codes scattered and coloured by label (the first two principal components)."""
+    n = options["num_examples"] or len(run.dataset.test)
     codes = run.encode(run.dataset.test[:n])
     points, axis = project_2d(codes)
     labels = None if run.dataset.test_labels is None else run.dataset.test_labels[:n]
@@ -105,18 +106,21 @@ def latent_map(run, out_dir: str, options: dict) -> dict:
             "axes": axis, "code_mean": codes.mean(0).tolist(), "code_std": codes.std(0).tolist()}
 
 
-@TASKS.register("generate")
+@task("generate", SAMPLER,
+      Option("num_samples", 25, "samples decoded into the figure"),
+      Option("seed", 0, "seed of the sampler's fit and of its draws"),
+      Option("n", 5, "2-D latents: the n x n grid at norm.ppf(linspace(0.05, 0.95, n))"),
+      Option("points", SEED_003_POINTS, "2-D latents: codes [z1, z2] decoded as well"))
 def generate(run, out_dir: str, options: dict) -> dict:
-    """Decoded samples of a sampler (ae_jax/evaluation/samplers: option sampler, "prior" by
-    default: the model's own prior) and, for a 2-D latent, the n x n grid at
-    norm.ppf(linspace(0.05, 0.95, n)) and the given points. Options: sampler (prior | gmm |
-    ...), n (5), points ([[2.5,-2],[2.5,1],[1,2],[-2.5,-4]]), num_samples (25), seed (0),
-    and the sampler's own."""
-    key = jax.random.PRNGKey(int(options.get("seed", 0)))
+    """Decoded samples of a sampler (the model's prior by default); for a 2-D latent, a grid.
+
+    For a 2-D latent, also the decoded n x n grid at norm.ppf(linspace(0.05, 0.95, n)) and
+    the decoded `points`."""
+    key = jax.random.PRNGKey(options["seed"])
     fit_key, draw_key = jax.random.split(key)
     name, sampler = fit_sampler(run, options, fit_key)
     latent = _latent_dim(run)
-    num = int(options.get("num_samples", 25))
+    num = options["num_samples"]
     samples = run.decode(sampler(draw_key, num))
     cols = int(np.ceil(np.sqrt(num)))
     viz.save(viz_latent.image_grid_figure(samples, -(-num // cols), cols,
@@ -124,13 +128,13 @@ def generate(run, out_dir: str, options: dict) -> dict:
              os.path.join(out_dir, f"generate_{name}.png"))
     result = {"epoch": run.epoch, "latent_dim": latent, "sampler": name, "num_samples": num}
     if latent == 2:
-        n = int(options.get("n", 5))
+        n = options["n"]
         values = grid_values(n)
         viz.save(viz_latent.image_grid_figure(
             decode_images(run, latent_grid(n)), n, n, f"decoded {n}x{n} latent grid",
             col_values=values, row_values=values[::-1]),
             os.path.join(out_dir, "generate_grid.png"))
-        points = np.asarray(options.get("points", SEED_003_POINTS), np.float32).reshape(-1, 2)
+        points = np.asarray(options["points"], np.float32).reshape(-1, 2)
         labels = [f"[{a:g}, {b:g}]" for a, b in points]
         viz.save(viz_latent.labelled_images(decode_images(run, points), labels,
                                             "decoded latent points"),
@@ -146,13 +150,18 @@ def _first_of_two_classes(labels) -> tuple[int, int]:
     return first, int(np.flatnonzero(labels != labels[0])[0])
 
 
-@TASKS.register("interpolate")
+@task("interpolate",
+      Option("i", None, "index of the first test example (default: test example 0)",
+             kind="int"),
+      Option("j", None, "index of the second (default: the first test example of another "
+             "class)", kind="int"),
+      Option("num_steps", 10, "codes along each path, both ends included"))
 def interpolate(run, out_dir: str, options: dict) -> dict:
-    """Decoded codes between two test inputs, linear and spherical. Options: i, j (test
-    indices; default the first example and the first of another class), num_steps (10)."""
+    """Decoded codes between two test inputs, linear and spherical."""
     i0, j0 = _first_of_two_classes(run.dataset.test_labels)
-    i, j = int(options.get("i", i0)), int(options.get("j", j0))
-    steps = int(options.get("num_steps", 10))
+    i = i0 if options["i"] is None else options["i"]
+    j = j0 if options["j"] is None else options["j"]
+    steps = options["num_steps"]
     x = run.dataset.test[[i, j]]
     z = run.encode(x)
     rows = {mode: decode_images(run, interpolate_codes(z[0], z[1], steps, mode))
@@ -166,17 +175,23 @@ def interpolate(run, out_dir: str, options: dict) -> dict:
             "code_i": z[0].tolist(), "code_j": z[1].tolist()}
 
 
-@TASKS.register("arithmetic")
+@task("arithmetic",
+      Option("from_label", 0, "the class whose test examples are moved, v's start (-1: "
+             "test examples of any class, v from the mean code of all other classes)"),
+      Option("to_label", 2, "the class they are moved towards (on Fashion-MNIST 0 -> 2: "
+             "T-shirt/top -> Pullover, i.e. add long sleeves)"),
+      Option("num_examples", 8, "test examples of from_label shown"),
+      Option("scales", (0.5, 1.0), "the weights s of the figure's rows code + s v"))
 def arithmetic(run, out_dir: str, options: dict) -> dict:
-    """Latent arithmetic: v = mean training code of class to_label minus that of from_label
-    (or of all other classes with from_label=-1), added with weights `scales` to test
-    examples of from_label. Options: from_label (0), to_label (2: on Fashion-MNIST,
-    T-shirt/top -> Pullover, i.e. add long sleeves), num_examples (8), scales ([0.5, 1])."""
+    """Latent arithmetic: test codes of one class plus s times a class-difference vector v.
+
+    v = the mean training code of class to_label minus that of from_label (or of all other
+    classes with from_label=-1), added with the weights `scales`."""
     if run.dataset.train_labels is None:
         raise ValueError(f"task arithmetic needs labels; {run.dataset.name} has none")
-    src, dst = int(options.get("from_label", 0)), int(options.get("to_label", 2))
-    num = int(options.get("num_examples", 8))
-    scales = [float(s) for s in options.get("scales", [0.5, 1.0])]
+    src, dst = options["from_label"], options["to_label"]
+    num = options["num_examples"]
+    scales = [float(s) for s in options["scales"]]
     train_codes = run.encode(run.dataset.train)
     v = attribute_vector(train_codes, run.dataset.train_labels, dst, None if src < 0 else src)
     pool = np.arange(len(run.dataset.test)) if src < 0 else np.flatnonzero(

@@ -47,7 +47,8 @@ from scipy.special import logsumexp
 from ae_jax import viz, viz_latent
 from ae_jax.data import to_float
 from ae_jax.distributions import log_normal, reparameterize
-from ae_jax.evaluation import TASKS
+from ae_jax.evaluation import task
+from ae_jax.evaluation.options import Option
 from ae_jax.evaluation.quadrature import DEFAULT_POINTS, prior_mass_on_grid, quadrature_log_px
 from ae_jax.objectives.vae import importance_log_weights
 
@@ -222,11 +223,18 @@ def _bound_numbers(stats: dict, num_samples: int, n: int, pixels: int) -> dict:
     }
 
 
+GRID_POINTS = Option("grid_points", 0, "quadrature points per latent axis (0: "
+                     f"{DEFAULT_POINTS[2]} in 2-D, {DEFAULT_POINTS[1]} in 1-D)")
+GRID_RADIUS = Option("grid_radius", 5.0, "the quadrature grid spans [-r, r] per latent axis "
+                     "(prior standard deviations)")
+
+
 def exact_numbers(run, fns: DensityFunctions, x, likelihood, output_logvar, options) -> dict:
-    """-log p(x) by quadrature over the 1- or 2-D latent (ae_jax/evaluation/quadrature.py)."""
+    """-log p(x) by quadrature over the 1- or 2-D latent (ae_jax/evaluation/quadrature.py),
+    on the grid of options `grid_points` and `grid_radius` (GRID_POINTS, GRID_RADIUS)."""
     latent = int(np.prod(run.code_shape()))
-    points = int(options.get("grid_points", 0)) or DEFAULT_POINTS[latent]
-    radius = float(options.get("grid_radius", 5.0))
+    points = options["grid_points"] or DEFAULT_POINTS[latent]
+    radius = options["grid_radius"]
     mass = prior_mass_on_grid(fns.log_prior, run.state, latent, radius, points)
     if mass < 0.999:
         logging.warning("the quadrature grid [-%g, %g]^%d holds only %.4f of the prior's mass: "
@@ -242,28 +250,35 @@ def exact_numbers(run, fns: DensityFunctions, x, likelihood, output_logvar, opti
             "_per_image": -fine}
 
 
-@TASKS.register("nll")
+@task("nll",
+      Option("num_samples", 5000, "importance samples K per example"),
+      Option("num_examples", 0, "the first N test examples (0: all)"),
+      Option("example_batch", 100, "examples per batch of the importance sampler"),
+      Option("max_elements", 2 ** 24, "decoder outputs (floats) per chunk of samples"),
+      Option("seed", 0, "folded into the run's evaluation key for the samples"),
+      Option("method", "auto", "auto (importance sampling, plus quadrature for latents of "
+             "dimension <= 2), quadrature or importance"),
+      GRID_POINTS, GRID_RADIUS,
+      Option("defensive", 0.0, "alpha: weight of N(0, s^2 I) in a defensive mixture "
+             "proposal (0: q alone)"),
+      Option("defensive_scale", 2.0, "s: the standard deviation of that wide component"))
 def nll(run, out_dir: str, options: dict) -> dict:
-    """Options: num_samples (K, 5000), num_examples (0: the whole test set), example_batch
-    (100), max_elements (2**24 decoder outputs per chunk), seed (0), method (auto: also the
-    exact value by quadrature for latents of dimension <= 2 | quadrature | importance),
-    grid_points (0: 801 per axis in 2-D, 20001 in 1-D), grid_radius (5), defensive (alpha of
-    the defensive mixture proposal, 0: q alone), defensive_scale (2: its N(0, s^2 I))."""
-    method = options.get("method", "auto")
+    """-log p(x) in nats: the importance-weighted bound, the exact value in 1-2 D, IWAE, KL."""
+    method = options["method"]
     if method not in ("auto", "quadrature", "importance"):
         raise ValueError(f"unknown --option=method={method!r}; use auto, quadrature or "
                          "importance")
     fns, output_logvar = model_functions(run)
-    num_samples = int(options.get("num_samples", 5000))
-    n = int(options.get("num_examples", 0)) or len(run.dataset.test)
+    num_samples = options["num_samples"]
+    n = options["num_examples"] or len(run.dataset.test)
     x = run.dataset.test[:n]
-    key = jax.random.fold_in(run.eval_key, int(options.get("seed", 0)))
+    key = jax.random.fold_in(run.eval_key, options["seed"])
     likelihood = run.config.loss.likelihood
-    defensive = (float(options.get("defensive", 0.0)), float(options.get("defensive_scale", 2.0)))
+    defensive = (options["defensive"], options["defensive_scale"])
     t0 = time.perf_counter()
     stats = importance_sampled_stats(
         fns, run.state, x, key, num_samples, likelihood, output_logvar,
-        int(options.get("example_batch", 100)), int(options.get("max_elements", 2 ** 24)),
+        options["example_batch"], options["max_elements"],
         defensive=defensive)
     result = {"epoch": run.epoch, "likelihood": likelihood, "num_examples": int(n),
               "num_samples": num_samples, "defensive": list(defensive),

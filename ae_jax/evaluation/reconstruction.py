@@ -8,11 +8,14 @@ import numpy as np
 
 from ae_jax import viz
 from ae_jax.data import to_float
-from ae_jax.evaluation import TASKS
+from ae_jax.evaluation import task
+from ae_jax.evaluation.options import Option
 
 
-@TASKS.register("reconstruction")
+@task("reconstruction",
+      Option("num_images", 10, "test examples in each figure of the best and the worst"))
 def reconstruction(run, out_dir: str, options: dict) -> dict:
+    """Test loss, overall and per class, and figures of the best and worst reconstructions."""
     x = run.dataset.test
     losses = run.score(x)
     result = {"epoch": run.epoch, "num_examples": int(len(x)),
@@ -24,7 +27,7 @@ def reconstruction(run, out_dir: str, options: dict) -> dict:
             names[c]: float(losses[labels == c].mean())
             for c in range(run.dataset.num_classes) if np.any(labels == c)
         }
-    n = int(options.get("num_images", 10))
+    n = options["num_images"]
     order = np.argsort(losses)
     for name, idx in (("best", order[:n]), ("worst", order[::-1][:n])):
         fig = viz.reconstructions({"input": to_float(x[idx]),

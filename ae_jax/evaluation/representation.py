@@ -20,8 +20,11 @@ import time
 
 import numpy as np
 
-from ae_jax.evaluation import TASKS
+from ae_jax.evaluation import task
+from ae_jax.evaluation.options import Option
 from ae_jax.evaluation.retrieval import (
+    PCA_FIT_LIMIT,
+    RUNS,
     images,
     mean_over_runs,
     nearest_neighbours,
@@ -72,15 +75,18 @@ def probe(train_codes, train_labels, test_codes, test_labels, k: int = 5,
             "linear_probe_seconds": round(time.perf_counter() - t1, 2)}
 
 
-@TASKS.register("representation")
+@task("representation",
+      Option("k", 5, "neighbours of the kNN probe's vote"),
+      Option("C", 1.0, "inverse L2 strength of the logistic-regression probe"),
+      Option("probe_train_limit", 0, "training codes the linear probe is fitted on (0: all)"),
+      Option("baselines", True, "also probe raw pixels and PCA codes of the code's size"),
+      PCA_FIT_LIMIT, RUNS)
 def representation(run, out_dir: str, options: dict) -> dict:
-    """Options: k (5), C (1.0), probe_train_limit (0: every training code), baselines
-    (true), pca_fit_limit, runs ("all" or a list)."""
+    """Class information in the codes: kNN and linear-probe accuracies, beside pixels, PCA."""
     require_encoder(run, "representation")
     require_labels(run, "representation")
     ds = run.dataset
-    kw = dict(k=int(options.get("k", 5)), c=float(options.get("C", 1.0)),
-              probe_train_limit=int(options.get("probe_train_limit", 0)))
+    kw = dict(k=options["k"], c=options["C"], probe_train_limit=options["probe_train_limit"])
     result = {"epoch": run.epoch, "probe_train_examples": kw["probe_train_limit"] or len(ds.train)}
     multi = run.config.num_runs > 1
     for r, one in runs_to_evaluate(run, out_dir, options):
@@ -90,11 +96,11 @@ def representation(run, out_dir: str, options: dict) -> dict:
         result["code_size"] = int(codes[0].shape[1])
     if multi:
         result["ae_mean"] = mean_over_runs(result)
-    if options.get("baselines", True):
+    if options["baselines"]:
         x_train, x_test = images(ds.train), images(ds.test)
         result["pixels"] = probe(x_train, ds.train_labels, x_test, ds.test_labels, **kw)
         size = result["code_size"]
-        pca = pca_codes(x_train, [x_test], size, options.get("pca_fit_limit", 0))
+        pca = pca_codes(x_train, [x_test], size, options["pca_fit_limit"])
         result[f"pca_{size}"] = probe(pca[0], ds.train_labels, pca[1], ds.test_labels, **kw)
     if ds.name in PIXEL_REFERENCES:
         result["pixels_published"] = PIXEL_REFERENCES[ds.name]

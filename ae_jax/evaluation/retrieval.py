@@ -27,8 +27,9 @@ import numpy as np
 
 from ae_jax import viz
 from ae_jax.data import to_float
-from ae_jax.evaluation import TASKS
+from ae_jax.evaluation import task
 from ae_jax.evaluation.metrics import average_precision, precision_at_k
+from ae_jax.evaluation.options import Option
 from ae_jax.run import load
 
 # ----------------------------------------------------------------------------- shared helpers
@@ -45,14 +46,22 @@ def require_labels(run, task: str) -> None:
                          f"{run.dataset.name!r} has none")
 
 
+RUNS = Option("runs", "all", "which runs of a multi-run workdir: all, or run indices such as "
+              "0,2", kind="list")
+
+
 def runs_to_evaluate(run, out_dir: str, options: dict) -> list[tuple[int, object]]:
     """[(r, Run)] for the runs of a workdir: `run` alone for a single-run workdir; for
-    num_runs > 1 every run (or `options["runs"]`, a list), each via `load(run.workdir, r)`."""
+    num_runs > 1 every run (or those of option `runs`, RUNS), each via
+    `load(run.workdir, r)`."""
     num_runs = run.config.num_runs
     if num_runs <= 1:
         return [(0, run)]
-    wanted = options.get("runs", "all")
-    wanted = list(range(num_runs)) if wanted == "all" else [int(r) for r in np.ravel(wanted)]
+    wanted = options["runs"]
+    if wanted in ("all", ["all"]):
+        wanted = list(range(num_runs))
+    else:
+        wanted = [int(r) for r in np.ravel(wanted)]
     return [(r, run if r == run.run_index else load(run.workdir, r)) for r in wanted]
 
 
@@ -73,6 +82,10 @@ def pca_model(train: np.ndarray, size: int, fit_limit: int = 0):
     dec = jax.jit(lambda p, z: model.apply({"params": p}, z, method="decode"))
     return (lambda x: np.asarray(enc(params, np.asarray(x, np.float32))),
             lambda z: np.asarray(dec(params, np.asarray(z, np.float32))))
+
+
+PCA_FIT_LIMIT = Option("pca_fit_limit", 0, "training examples the PCA baseline is fitted on "
+                       "(0: all)")
 
 
 def pca_codes(train: np.ndarray, others: list[np.ndarray], size: int, fit_limit: int = 0):
@@ -189,23 +202,28 @@ def neighbour_grid(queries: np.ndarray, neighbours: np.ndarray, titles: list[str
 # ------------------------------------------------------------------------------------ the task
 
 
-@TASKS.register("retrieval")
+@task("retrieval",
+      Option("metric", "euclidean", "code distance: euclidean or cosine"),
+      Option("ks", (1, 10, 50), "the k of each precision@k (neighbours)"),
+      Option("map_queries", 1000, "test queries whose mAP ranks the whole gallery (0: all)"),
+      Option("num_grid_queries", 8, "test queries in the neighbour figure (0: no figure)"),
+      Option("grid_k", 10, "neighbours per query in the figure"),
+      Option("baselines", True, "also search by raw pixels and by PCA codes of the code's size"),
+      PCA_FIT_LIMIT, RUNS)
 def retrieval(run, out_dir: str, options: dict) -> dict:
-    """Options: metric (euclidean | cosine), ks, map_queries (1000; 0: every test query),
-    num_grid_queries (8; 0: no figure), grid_k (10), baselines (true: raw pixels and PCA),
-    pca_fit_limit, runs ("all" or a list)."""
+    """Image search by nearest codes (test queries, train gallery): precision@k and mAP."""
     require_encoder(run, "retrieval")
     require_labels(run, "retrieval")
-    metric = options.get("metric", "euclidean")
-    ks = tuple(int(k) for k in np.ravel(options.get("ks", (1, 10, 50))))
-    grid_k = int(options.get("grid_k", 10))
+    metric = options["metric"]
+    ks = tuple(int(k) for k in np.ravel(options["ks"]))
+    grid_k = options["grid_k"]
     ds = run.dataset
     x_train, x_test = images(ds.train), images(ds.test)
 
     def search(test_codes, train_codes):
         idx, _ = nearest_neighbours(test_codes, train_codes, max(*ks, grid_k), metric)
         out = search_metrics(test_codes, ds.test_labels, train_codes, ds.train_labels, ks,
-                             metric, int(options.get("map_queries", 1000)), neighbours=idx)
+                             metric, options["map_queries"], neighbours=idx)
         return out, idx
 
     result = {"epoch": run.epoch, "metric": metric, "gallery": f"train split ({len(x_train)})",
@@ -216,15 +234,14 @@ def retrieval(run, out_dir: str, options: dict) -> dict:
         name = f"ae_run{r}" if multi else "ae"
         result[name], idx = search(test_codes, one.encode(ds.train))
         result["code_size"] = int(test_codes.shape[1])
-        _save_grid(ds, idx[:, :grid_k], metric, int(options.get("num_grid_queries", 8)),
+        _save_grid(ds, idx[:, :grid_k], metric, options["num_grid_queries"],
                    os.path.join(out_dir, f"retrieval_{name}.png"))
     if multi:
         result["ae_mean"] = mean_over_runs(result)
-    if options.get("baselines", True):
+    if options["baselines"]:
         size = result["code_size"]
         result["pixels"] = search(x_test, x_train)[0]
-        pca_train, pca_test = pca_codes(x_train, [x_test], size,
-                                        options.get("pca_fit_limit", 0))
+        pca_train, pca_test = pca_codes(x_train, [x_test], size, options["pca_fit_limit"])
         result[f"pca_{size}"] = search(pca_test, pca_train)[0]
     return result
 

@@ -6,30 +6,34 @@ from __future__ import annotations
 import jax
 import numpy as np
 
-from ae_jax.evaluation.samplers import SAMPLERS, as_codes, training_codes
+from ae_jax.evaluation.options import Option
+from ae_jax.evaluation.samplers import FIT_EXAMPLES, as_codes, sampler, training_codes
 
 
-@SAMPLERS.register("prior")
+@sampler("prior")
 def prior(run, options: dict, key):
-    """The model's own prior p(z) where it declares one (a VAE's N(0, I), the VampPrior's
-    mixture of posteriors, a GAN's N(0, I)); for a deterministic autoencoder, N(0, I) over
-    its code shape (the prior a WAE is trained towards). Reads no option."""
+    """The model's own prior p(z), or N(0, I) for a model that declares none.
+
+    The declared prior: a VAE's N(0, I), the VampPrior's mixture of posteriors, a GAN's
+    N(0, I); for a deterministic autoencoder, N(0, I) over its code shape (the prior a WAE
+    is trained towards)."""
     if "sample" in run.abilities():
         return lambda k, n: run.sample_codes(n, k)
     shape = run.code_shape()
     return lambda k, n: np.asarray(jax.random.normal(k, (n, *shape)), np.float32)
 
 
-@SAMPLERS.register("gmm")
+@sampler("gmm", Option("components", 10, "Gaussian components of the mixture"), FIT_EXAMPLES)
 def gmm(run, options: dict, key):
-    """z ~ sum_c pi_c N(mu_c, S_c): scikit-learn's GaussianMixture with full covariances,
-    fitted by EM to the codes of `fit_examples` training examples (option, 10,000).
-    Options: components (10), fit_examples."""
+    """A Gaussian mixture with full covariances, fitted by EM to the training codes.
+
+    z ~ sum_c pi_c N(mu_c, S_c): scikit-learn's GaussianMixture, fitted to the codes of
+    `fit_examples` training examples."""
     from sklearn.mixture import GaussianMixture
 
     codes = training_codes(run, options)
     seed = int(jax.random.randint(key, (), 0, 2 ** 31 - 1))
-    mixture = GaussianMixture(int(options.get("components", 10)), covariance_type="full",
+    mixture = GaussianMixture(options["components"], covariance_type="full",
                               random_state=seed, reg_covar=1e-5).fit(codes)
 
     def sample(k, n):

@@ -37,12 +37,17 @@ import numpy as np
 import optax
 
 from ae_jax.distributions import kl_to_standard_normal, log_normal, reparameterize
-from ae_jax.evaluation.samplers import SAMPLERS, as_codes, training_codes
+from ae_jax.evaluation.options import Option
+from ae_jax.evaluation.samplers import FIT_EXAMPLES, as_codes, sampler, training_codes
 
-# options: steps of BATCH_SIZE codes, units per hidden layer, hidden layers per network,
-# units of u (0: the code's size), Adam's learning rate
-DEFAULTS = dict(steps=3000, hidden=512, depth=2, latent=0, learning_rate=1e-3)
 BATCH_SIZE = 128  # codes per step
+# the sampler's options, named as `fit_two_stage`'s arguments (their defaults come from here)
+STEPS = Option("steps", 3000, f"Adam steps of the second VAE, {BATCH_SIZE} codes each")
+HIDDEN = Option("hidden", 512, "units per hidden layer of both networks")
+DEPTH = Option("depth", 2, "hidden layers per network (Dai and Wipf: 3)")
+LATENT = Option("latent", 0, "units of u (0: the code's size, as Dai and Wipf)")
+LEARNING_RATE = Option("learning_rate", 1e-3, "Adam's learning rate")
+NETWORK_OPTIONS = (STEPS, HIDDEN, DEPTH, LATENT, LEARNING_RATE)
 STD_FLOOR = 1e-6  # a constant code dimension is divided by this, not by 0
 LOG_GAMMA_INIT = -2.3  # log gamma at the start (gamma 0.1; module docstring)
 
@@ -114,10 +119,9 @@ def _train(model: StageTwoVAE, codes: jax.Array, key, steps: int, learning_rate:
     return run(params)
 
 
-def fit_two_stage(codes: np.ndarray, key, steps: int = DEFAULTS["steps"],
-                  hidden: int = DEFAULTS["hidden"], depth: int = DEFAULTS["depth"],
-                  latent: int = DEFAULTS["latent"],
-                  learning_rate: float = DEFAULTS["learning_rate"]):
+def fit_two_stage(codes: np.ndarray, key, steps: int = STEPS.default,
+                  hidden: int = HIDDEN.default, depth: int = DEPTH.default,
+                  latent: int = LATENT.default, learning_rate: float = LEARNING_RATE.default):
     """(sample, losses): `sample(key, n)` draws n codes (n, K) float32 from a second-stage
     VAE trained on the rows of `codes` (N, K); `losses` (steps,) is its training loss per
     step (nats per standardised code)."""
@@ -137,13 +141,12 @@ def fit_two_stage(codes: np.ndarray, key, steps: int = DEFAULTS["steps"],
     return sample, np.asarray(losses)
 
 
-@SAMPLERS.register("two_stage")
+@sampler("two_stage", *NETWORK_OPTIONS, FIT_EXAMPLES)
 def two_stage(run, options: dict, key):
-    """z = f(u), u ~ N(0, I): Dai and Wipf's second-stage VAE (module docstring) fitted, with
-    `key`, to the codes of `fit_examples` training examples (10,000; 0: all). Options:
-    steps (3000, of 128 codes), hidden (512 units), depth (2 hidden layers per network),
-    latent (0: the code's size, as Dai and Wipf), learning_rate (1e-3), fit_examples."""
-    settings = {name: type(default)(options.get(name, default))
-                for name, default in DEFAULTS.items()}
+    """z = f(u), u ~ N(0, I): Dai and Wipf's second-stage VAE fitted to the training codes.
+
+    The second VAE (module docstring) is fitted, with `key`, to the codes of `fit_examples`
+    training examples."""
+    settings = {o.name: options[o.name] for o in NETWORK_OPTIONS}
     sample, _ = fit_two_stage(training_codes(run, options), key, **settings)
     return lambda k, n: as_codes(run, sample(k, n))

@@ -30,14 +30,22 @@ import numpy as np
 import optax
 
 from ae_jax.data import to_float
-from ae_jax.evaluation.samplers import SAMPLERS
+from ae_jax.evaluation.options import Option
+from ae_jax.evaluation.samplers import FIT_EXAMPLES, sampler
+
+# the PixelCNN's options (`fit_pixelcnn`'s and `PixelCNN`'s defaults come from here)
+STEPS = Option("steps", 1000, "Adam steps of the PixelCNN")
+BATCH_SIZE = Option("batch_size", 128, "index grids per Adam step")
+LEARNING_RATE = Option("learning_rate", 1e-3, "Adam's learning rate")
+FEATURES = Option("features", 32, "channels of the PixelCNN's layers")
+LAYERS = Option("layers", 4, "residual masked type-B 3x3 convolutions after the type-A one")
 
 
 # -- the training indices and the codebook of a run -------------------------------------------
 def training_indices(run, options: dict) -> np.ndarray:
-    """Code indices (N, h, w) int32 of the first `fit_examples` (option, 10,000; 0: all)
-    training examples."""
-    n = int(options.get("fit_examples", 10000)) or len(run.dataset.train)
+    """Code indices (N, h, w) int32 of the first `options["fit_examples"]` (FIT_EXAMPLES;
+    0: all) training examples."""
+    n = options["fit_examples"] or len(run.dataset.train)
     x = run.dataset.train[:n]
     return np.asarray(run.map("code_indices",
                               lambda s, b: run.family.call(s, "code_indices", to_float(b)),
@@ -119,8 +127,8 @@ class PixelCNN(nn.Module):
     """Index grids (n, h, w) int32 -> logits (n, h, w, K) of p(k_ij | k_<ij)."""
 
     num_codes: int
-    features: int = 32
-    num_layers: int = 4
+    features: int = FEATURES.default
+    num_layers: int = LAYERS.default
     first_kernel: int = 5
 
     @nn.compact
@@ -159,9 +167,10 @@ def _jitted(model: PixelCNN, batch_size: int):
     return jax.jit(lambda params, idx: model.apply({"params": params}, idx)), adam, step
 
 
-def fit_pixelcnn(indices: np.ndarray, num_codes: int, key, steps: int = 1000,
-                 batch_size: int = 128, learning_rate: float = 1e-3, features: int = 32,
-                 num_layers: int = 4):
+def fit_pixelcnn(indices: np.ndarray, num_codes: int, key, steps: int = STEPS.default,
+                 batch_size: int = BATCH_SIZE.default,
+                 learning_rate: float = LEARNING_RATE.default,
+                 features: int = FEATURES.default, num_layers: int = LAYERS.default):
     """(model, params): a PixelCNN trained with Adam on random batches of `indices`
     (N, h, w) for `steps` steps, minimising the mean index cross-entropy."""
     model = PixelCNN(num_codes, features, num_layers)
@@ -179,7 +188,7 @@ def fit_pixelcnn(indices: np.ndarray, num_codes: int, key, steps: int = 1000,
 
 def pixelcnn_nll(model, params, indices: np.ndarray, batch_size: int = 1000) -> float:
     """-mean log p(k_ij | k_<ij) over the grids `indices` (N, h, w), nats per index."""
-    apply = _jitted(model, 128)[0]
+    apply = _jitted(model, BATCH_SIZE.default)[0]
     n, size = len(indices), min(batch_size, len(indices))  # one batch shape: one compile
     total = 0.0
     for start in range(0, n, size):
@@ -193,7 +202,7 @@ def pixelcnn_nll(model, params, indices: np.ndarray, batch_size: int = 1000) -> 
 def sample_pixelcnn(model, params, key, n: int, grid: tuple[int, int]) -> np.ndarray:
     """n grids (n, h, w) int32 drawn position by position in raster order (h*w passes of
     one jitted logits function)."""
-    apply = _jitted(model, 128)[0]
+    apply = _jitted(model, BATCH_SIZE.default)[0]
     h, w = grid
     idx = jnp.zeros((n, h, w), jnp.int32)
     for pos in range(h * w):
@@ -204,26 +213,26 @@ def sample_pixelcnn(model, params, key, n: int, grid: tuple[int, int]) -> np.nda
 
 
 # -- the registered samplers --------------------------------------------------------------------
-@SAMPLERS.register("vq_histogram")
+@sampler("vq_histogram", FIT_EXAMPLES)
 def vq_histogram(run, options: dict, key):
-    """Independent per-position histograms of the code indices of `fit_examples` training
-    examples (option, 10,000; 0: all). Options: fit_examples."""
+    """Independent per-position histograms of a VQ-VAE's training code indices.
+
+    Fitted to the index grids of `fit_examples` training examples."""
     codebook = codebook_of(run)
     probs = fit_histogram(training_indices(run, options), len(codebook))
     return lambda k, n: as_vq_codes(codebook, sample_histogram(probs, k, n))
 
 
-@SAMPLERS.register("vq_pixelcnn")
+@sampler("vq_pixelcnn", FIT_EXAMPLES, STEPS, BATCH_SIZE, LEARNING_RATE, FEATURES, LAYERS)
 def vq_pixelcnn(run, options: dict, key):
-    """A PixelCNN over the code indices of `fit_examples` training examples, trained with
-    Adam from `key`. Options: fit_examples (10,000), steps (1,000), batch_size (128),
-    learning_rate (1e-3), features (32), layers (4: masked type-B convs after the type-A)."""
+    """A PixelCNN prior over a VQ-VAE's code indices, sampled position by position.
+
+    Trained with Adam from `key` on the index grids of `fit_examples` training examples."""
     codebook = codebook_of(run)
     indices = training_indices(run, options)
     model, params = fit_pixelcnn(
-        indices, len(codebook), key, steps=int(options.get("steps", 1000)),
-        batch_size=int(options.get("batch_size", 128)),
-        learning_rate=float(options.get("learning_rate", 1e-3)),
-        features=int(options.get("features", 32)), num_layers=int(options.get("layers", 4)))
+        indices, len(codebook), key, steps=options["steps"],
+        batch_size=options["batch_size"], learning_rate=options["learning_rate"],
+        features=options["features"], num_layers=options["layers"])
     grid = indices.shape[1:]
     return lambda k, n: as_vq_codes(codebook, sample_pixelcnn(model, params, k, n, grid))
