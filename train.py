@@ -20,6 +20,7 @@ from ml_collections import config_flags  # noqa: E402
 
 from ae_jax.cli import (  # noqa: E402
     add_table_entries,
+    check_config_file,
     config_summaries,
     field_comments,
     show_config,
@@ -31,6 +32,7 @@ from ae_jax.errors import reports_user_errors  # noqa: E402
 # `--config.loss.terms.<name>=<w>` may add a name (ae_jax/cli.py); ml_collections reads the
 # override flags from sys.argv, so they leave it before the config flag is defined
 sys.argv[:], TABLE_ENTRIES = reports_user_errors(take_table_entries)(sys.argv)
+reports_user_errors(check_config_file)(sys.argv)
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "experiment config file", lock_config=True)

@@ -46,6 +46,17 @@ def take_table_entries(argv: list[str]) -> tuple[list[str], list[tuple[str, str,
     return kept, entries
 
 
+def check_config_file(argv: list[str]) -> None:
+    """Refuse a `--config=<file>` that does not exist, in one line naming it (ml_collections
+    would report it lazily, over several lines)."""
+    for i, arg in enumerate(argv):
+        path = arg.partition("=")[2] if arg.startswith("--config=") else (
+            argv[i + 1] if arg == "--config" and i + 1 < len(argv) else None)
+        if path is not None and not os.path.isfile(path.split(":")[0]):
+            raise CommandLineError(f"--config: no config file {path!r} (train.py "
+                                   "--list_configs lists the shipped ones)")
+
+
 def add_table_entries(config, entries: list[tuple[str, str, float]]) -> None:
     """Set each `config.<table>[name] = value`, adding names the table does not have."""
     for table, name, value in entries:

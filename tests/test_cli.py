@@ -62,3 +62,13 @@ def test_the_flags_print_and_exit_without_a_workdir():
                              cwd=ROOT, capture_output=True, text=True)
     assert missing.returncode == 2
     assert missing.stderr.startswith("error: --workdir=<dir> is required")
+
+
+def test_a_missing_config_file_is_one_line_naming_it(tmp_path):
+    proc = subprocess.run([sys.executable, "train.py", "--config=configs/nope.py",
+                           f"--workdir={tmp_path / 'w'}"], cwd=ROOT, capture_output=True,
+                          text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: --config: no config file 'configs/nope.py' "
+                                  "(train.py --list_configs lists the shipped ones)\n")
+    assert not (tmp_path / "w").exists()
