@@ -18,6 +18,7 @@ signals.install()  # before the heavy imports: a Ctrl-C during start-up is never
 from absl import app, flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
+from ae_jax import compilation_cache  # noqa: E402
 from ae_jax.cli import (  # noqa: E402
     add_table_entries,
     check_config_file,
@@ -61,6 +62,7 @@ def main(argv, table_entries=()):
         raise ValueError("--workdir=<dir> is required: where checkpoints and metrics go")
     logging.set_verbosity(logging.INFO)
     quiet_libraries()
+    compilation_cache.enable()
     try:
         train_and_evaluate(FLAGS.config, FLAGS.workdir)
     except signals.TrainingInterrupted as stop:

@@ -4,12 +4,22 @@ set-up of tests that drive the compiled steps without the trainer."""
 import os
 import sys
 
-import jax.numpy as jnp
-import ml_collections
-import numpy as np
-import pytest
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# JAX's persistent compilation cache for this process and every subprocess a test starts:
+# the suite compiles the same programs many times (seeds trained apart, reruns after a kill,
+# one quick-start per subprocess test), and a cache hit is the program itself (bitwise). A
+# fresh checkout fills it on its first run. AE_JAX_TEST_CACHE=off runs without it.
+if os.environ.get("AE_JAX_TEST_CACHE", "") != "off":
+    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
+                          os.path.join(ROOT, ".pytest_cache", "jax_compilation"))
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    os.environ["AE_JAX_CACHE_DIR"] = os.environ["JAX_COMPILATION_CACHE_DIR"]
+
+import jax.numpy as jnp  # noqa: E402
+import ml_collections  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
 sys.path.insert(0, ROOT)  # so `configs` imports as in train.py
 
 from ae_jax.data import load_dataset  # noqa: E402

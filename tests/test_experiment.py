@@ -11,7 +11,7 @@ import pytest
 
 from ae_jax.checkpoints import CheckpointError
 from ae_jax.engine import NonFiniteLossError, train_and_evaluate
-from tests.conftest import ROOT, assert_kill_9_then_rerun_is_bitwise, digits_config
+from tests.conftest import ROOT, digits_config
 
 
 def _leaves(state):
@@ -53,16 +53,6 @@ def test_resume_is_bitwise_identical(tmp_path):
     _assert_bitwise_equal(full, resumed)
     rows = [json.loads(line) for line in open(tmp_path / "split" / "metrics.jsonl")]
     assert [r["epoch"] for r in rows] == [1, 1, 2, 2, 3, 3, 4, 4]
-
-
-def _train_cmd(workdir, epochs):
-    return [sys.executable, "train.py", "--config=configs/quickstart.py", f"--workdir={workdir}",
-            f"--config.num_epochs={epochs}", "--config.progress_bar=False",
-            "--config.plot_every_epochs=0"]
-
-
-def test_kill_9_then_rerun_is_bitwise_identical(tmp_path):
-    assert_kill_9_then_rerun_is_bitwise(_train_cmd, tmp_path, epochs=40, kill_after=5)
 
 
 def test_other_model_in_workdir_is_refused(tmp_path):

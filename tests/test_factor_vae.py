@@ -4,7 +4,6 @@ family's VAE, vmapped runs (seeds and gammas) equal separate runs, kill -9 resum
 short digits run whose TC falls with gamma."""
 
 import json
-import sys
 
 import jax
 import jax.numpy as jnp
@@ -20,7 +19,7 @@ from ae_jax.families.factor_vae import (
 )
 from ae_jax.runs import set_run_hyperparams, set_run_loss_weights
 from ae_jax.state import run_slice
-from tests.conftest import assert_kill_9_then_rerun_is_bitwise, digits_config, family_setup
+from tests.conftest import digits_config, family_setup
 
 FACTOR = {"family": "factor_vae", "model.name": "vae_mlp", "model.latent_dim": 4,
           "loss.reduction": "sum", "loss.terms": {"kl": 1.0, "tc": 5.0},
@@ -182,21 +181,6 @@ def test_vmapped_seeds_and_gammas_equal_separate_runs(tmp_path):
             np.testing.assert_allclose(x, y, rtol=2e-4, atol=2e-5)
     first = _leaves(both.nets["discriminator"].params)[0]
     assert not np.allclose(first[0], first[1]), "the runs differ"
-
-
-def _command(workdir, epochs):
-    flags = {"data.name": "digits", "data.train_limit": 512, "data.test_limit": 128,
-             "batch_size": 64, "eval_batch_size": 128, "num_epochs": epochs,
-             "num_plot_images": 0, "num_sample_images": 0, "progress_bar": False,
-             "tensorboard": False}
-    return [sys.executable, "train.py", "--config=configs/factor_vae.py",
-            f"--workdir={workdir}"] + [f"--config.{k}={v}" for k, v in flags.items()]
-
-
-@pytest.mark.slow
-def test_factor_vae_kill_9_then_rerun_is_bitwise_identical(tmp_path):
-    """Both networks and both optimizer states of the zoo config (on digits)."""
-    assert_kill_9_then_rerun_is_bitwise(_command, tmp_path, epochs=4, kill_after=1)
 
 
 # -- it learns what it is for --------------------------------------------------------------
