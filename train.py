@@ -28,6 +28,7 @@ from ae_jax.cli import (  # noqa: E402
     take_table_entries,
 )
 from ae_jax.engine import quiet_libraries, train_and_evaluate  # noqa: E402
+from ae_jax.engine.workdir import final_summary  # noqa: E402
 from ae_jax.errors import reports_user_errors  # noqa: E402
 
 # `--config.loss.terms.<name>=<w>` may add a name (ae_jax/cli.py); ml_collections reads the
@@ -64,7 +65,8 @@ def main(argv, table_entries=()):
     quiet_libraries()
     compilation_cache.enable()
     try:
-        train_and_evaluate(FLAGS.config, FLAGS.workdir)
+        if train_and_evaluate(FLAGS.config, FLAGS.workdir) is not None:
+            print(final_summary(FLAGS.workdir))
     except signals.TrainingInterrupted as stop:
         print(stop, file=sys.stderr)
         sys.exit(stop.exit_status)

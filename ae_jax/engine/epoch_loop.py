@@ -9,8 +9,10 @@ per-epoch plots) comes in as functions.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
+import sys
 import time
 from collections.abc import Callable
 
@@ -59,6 +61,16 @@ def profiled_epoch(start_epoch: int, num_epochs: int) -> int:
     return min(start_epoch + 2, num_epochs)
 
 
+def epoch_line(epoch: int, num_epochs: int, train: dict, test: dict, seconds: float) -> str:
+    """One log line per epoch (where there is no progress bar): the losses, means over runs."""
+    def loss(metrics):
+        value = metrics.get("loss")
+        return "-" if value is None else f"{float(np.mean(value)):.4f}"
+
+    return (f"epoch {epoch}/{num_epochs}: train loss {loss(train)}, test loss {loss(test)}, "
+            f"{seconds:.2f} s")
+
+
 def profile_trace(workdir: str, active: bool):
     """A `jax.profiler` trace into <workdir>/profile (TensorBoard's profile plugin reads it)
     while `active`; a no-op context otherwise."""
@@ -80,8 +92,10 @@ def run_epochs(state, runner, train_data, evaluate: Callable, *, start_epoch: in
 
     last_epoch = start_epoch
     traced = profiled_epoch(start_epoch, num_epochs) if profile else None
+    leader = jax.process_index() == 0
+    use_bar = progress_bar and leader and sys.stderr.isatty()  # a log file gets lines
     bar = tqdm(range(start_epoch + 1, num_epochs + 1), initial=start_epoch, total=num_epochs,
-               desc="epochs", disable=not progress_bar or jax.process_index() != 0)
+               desc="epochs", disable=not use_bar)
     try:
         for epoch in bar:
             with profile_trace(workdir, epoch == traced):
@@ -103,8 +117,11 @@ def run_epochs(state, runner, train_data, evaluate: Callable, *, start_epoch: in
                 checkpoints.save(mngr, epoch, state, config_dict)
             if stop:
                 raise signals.TrainingInterrupted(stop, epoch, workdir)
-            if postfix is not None:
+            if postfix is not None and use_bar:
                 bar.set_postfix(postfix(train_metrics, test_metrics))
+            elif leader:
+                logging.info("%s", epoch_line(epoch, num_epochs, train_metrics, test_metrics,
+                                              seconds))
             if after_epoch is not None:
                 after_epoch(state, epoch)
     finally:

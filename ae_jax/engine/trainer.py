@@ -36,13 +36,16 @@ from ae_jax.runs import apply_run_hparams, initial_state
 
 
 def quiet_libraries() -> None:
-    """Keep library noise out of the log: Orbax's per-save INFO lines, and the tracebacks
+    """Keep library noise out of the log: JAX's line per missing backend (TPU, GPU),
+    Orbax's per-save INFO lines, and the tracebacks
     Orbax's writer threads log (and the "Event loop is closed" that TensorStore's callbacks
     print) when a save fails; the failure itself is reported once, in one line, by
     ae_jax/checkpoints.py. AE_JAX_TRACEBACK=1 keeps the tracebacks."""
     verbose = bool(os.environ.get("AE_JAX_TRACEBACK"))
 
     def keep(record: logging.LogRecord) -> bool:
+        if "Unable to initialize backend" in str(record.msg):
+            return False  # JAX probing for a TPU or GPU that this machine does not have
         if "orbax" not in record.pathname:
             return True
         if record.levelno >= logging.ERROR and not verbose:
@@ -142,9 +145,15 @@ def _train(config, config_dict, workdir, dataset, family, run_indices, num_train
         if config.plot_every_epochs and epoch % config.plot_every_epochs == 0:
             write_plots(workdir, family, state, dataset, config, epoch, final=False)
 
-    logging.info("training epochs %d..%d, %d steps of %d, loop %r, data on %s, %d device(s)",
-                 start_epoch + 1, config.num_epochs, num_train // config.batch_size,
-                 config.batch_size, loop, placement, mesh.devices.size)
+    if start_epoch >= config.num_epochs:
+        logging.info("the run is finished: epoch %d of %d is checkpointed in %s (a larger "
+                     "--config.num_epochs trains on); rewriting the plots", start_epoch,
+                     config.num_epochs, workdir)
+    else:
+        logging.info("training epochs %d..%d, %d steps of %d, loop %r, data on %s, "
+                     "%d device(s)", start_epoch + 1, config.num_epochs,
+                     num_train // config.batch_size, config.batch_size, loop, placement,
+                     mesh.devices.size)
     state, last_epoch = run_epochs(
         state, runner, train_data, lambda s: evaluate(s, test_data), start_epoch=start_epoch,
         num_epochs=config.num_epochs, mngr=mngr, writer=writer, config_dict=config_dict,

@@ -13,6 +13,7 @@ import numpy as np
 from ae_jax.checkpoints import stored_config
 from ae_jax.data import Dataset
 from ae_jax.files import write_atomic, write_json_atomic
+from ae_jax.metric_writers import read_metrics
 from ae_jax.parallel import replicate
 
 # Config fields that fix the shapes and meaning of the state: a workdir trained with other
@@ -170,3 +171,18 @@ def place_data(dataset: Dataset, placement: str, mesh, with_labels: bool = False
     if placement == "device":
         train, test = replicate(train, mesh), replicate(test, mesh)
     return train, test, placement
+
+
+def final_summary(workdir: str) -> str:
+    """The line a finished command ends with: the last epoch's test metrics (means over
+    runs) and where the plots, checkpoints and metrics are."""
+    rows = [r for r in read_metrics(workdir) if r.get("split") == "test"]
+    if not rows:
+        return f"done: nothing trained in {workdir}"
+    last = rows[-1]
+    numbers = ", ".join(f"{k} {float(np.mean(v)):.4f}" for k, v in last.items()
+                        if k not in ("epoch", "split") and not isinstance(v, str))
+    return (f"done: epoch {last['epoch']}, test {numbers}; plots in "
+            f"{os.path.join(workdir, 'plots')}, checkpoints in "
+            f"{os.path.join(workdir, 'checkpoints')}, metrics in "
+            f"{os.path.join(workdir, 'metrics.jsonl')}")
