@@ -5,8 +5,8 @@ Activations (the report does not name them; it trains by gradient descent with a
 momentum): tanh hidden layers, a linear 2-D code and a sigmoid output with binary
 cross-entropy (mean over the 35 pixels). Mini-batches of 4: with lr 0.05 this trained every
 architecture of the study stably, with and without momentum (momentum 0.9 with
-single-example steps made the deeper nets diverge). This is also the base config of the architecture sweep
-(`python -m projects.fonts.study sweep`).
+single-example steps made the deeper nets diverge). This is also the base config of the
+architecture sweep (`python -m projects.fonts.study sweep`).
 
     python train.py --config=configs/fonts_ae.py --workdir=runs/fonts_ae
 
