@@ -140,3 +140,22 @@ def test_a_loss_term_is_added_on_the_command_line(tmp_path):
     assert ae_jax.load(str(w)).config.loss.terms.l1_activity == 1e-3
     row = read_jsonl(str(w / "metrics.jsonl"))[0]
     assert row["l1_activity"] > 0 and row["loss"] > row["bce"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [0.3, 2.0])
+def test_ctrl_c_during_start_up_is_never_lost(tmp_path, delay):
+    """A SIGINT while the libraries import or the model compiles (where a KeyboardInterrupt
+    used to land in a JAX callback and be swallowed): the first epoch ends, is saved, and
+    the run exits 130 instead of training on."""
+    import time
+
+    w = tmp_path / "w"
+    proc = subprocess.Popen(_train_command(w, 100_000), cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert "stopped by SIGINT after epoch 1" in err
+    assert _steps(w) == [1] and _epochs_logged(w) == _every_epoch(1)
