@@ -287,3 +287,19 @@ def test_a_kill_campaign_ends_bitwise_with_complete_metrics(tmp_path):
     for x, y in zip(a, b, strict=True):
         assert np.array_equal(np.asarray(x), np.asarray(y))
     assert json.loads((killed / "config.json").read_text())["num_epochs"] == epochs
+
+
+def test_a_corrupt_image_is_named_before_anything_is_written(tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "images" / "a"
+    folder.mkdir(parents=True)
+    for i in range(4):
+        Image.fromarray(np.full((8, 8), 40 * i, np.uint8)).save(folder / f"{i}.png")
+    (folder / "broken.png").write_bytes(b"not a png")
+    config = small(**{"data.name": "image_folder", "data.data_dir": str(tmp_path / "images"),
+                      "data.image_size": 8})
+    with pytest.raises(ValueError, match=r"image .*a/broken.png cannot be read .*remove or "
+                                         r"replace it"):
+        train_and_evaluate(config, str(tmp_path / "w"))
+    assert not (tmp_path / "w").exists()

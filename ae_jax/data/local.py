@@ -85,9 +85,13 @@ def load_image_folder(directory: str, image_size, grayscale: bool = True,
     mode = "L" if grayscale else "RGB"
     images = []
     for p in paths:
-        with Image.open(p) as im:
-            im = im.convert(mode).resize((w, h), Image.BILINEAR)
-            images.append(np.asarray(im, np.uint8).reshape(h, w, -1))
+        try:
+            with Image.open(p) as im:
+                im = im.convert(mode).resize((w, h), Image.BILINEAR)
+                images.append(np.asarray(im, np.uint8).reshape(h, w, -1))
+        except (OSError, SyntaxError, ValueError) as e:  # PIL's errors for damaged files
+            raise ValueError(f"image {p} cannot be read ({type(e).__name__}: {e}); remove or "
+                             "replace it (data.data_dir)") from None
     x = np.stack(images)  # (N, H, W, C)
     y = np.array([classes.index(class_of(p)) for p in paths], np.int32)
     xtr, ytr, xte, yte, _ = _split(x, y, test_fraction, seed)
