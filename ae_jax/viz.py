@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
 def image_grid(images: np.ndarray, rows: int, cols: int, pad: int = 1) -> np.ndarray:
@@ -43,24 +44,41 @@ def reconstructions(rows: dict[str, np.ndarray], title: str = "") -> plt.Figure:
     return fig
 
 
-def loss_curves(records: list[dict], keys: tuple[str, ...] = ("loss",)) -> plt.Figure:
-    """Metrics per epoch from metrics.jsonl records, one line per (split, key)."""
-    available = sorted({k for r in records for k in r} - {"epoch", "split", "seconds"})
-    keys = [k for k in available if k in keys] or available[:1]
-    fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3.5), squeeze=False)
+def loss_curves(records: list[dict], keys: tuple[str, ...] = ("loss",), unit: str = "",
+                title: str = "") -> plt.Figure:
+    """One panel per metric in `keys` (those the records have; the loss and each of its
+    terms), one line per split, and for several vmapped runs one line per run and split.
+    `unit` labels the y axes (e.g. "nats per image")."""
+    available = {k for r in records for k in r} - {"epoch", "split", "seconds"}
+    keys = [k for k in dict.fromkeys(keys) if k in available] or sorted(available)[:1]
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.4), squeeze=False)
     for ax, key in zip(axes[0], keys, strict=True):
         for split in sorted({r["split"] for r in records}):
-            pts = [(r["epoch"], r[key]) for r in records
-                   if r["split"] == split and isinstance(r.get(key), float)]
-            if pts:
-                ax.plot(*zip(*pts, strict=True), marker="." if len(pts) < 30 else None,
-                        label=split)
+            _plot_split(ax, [r for r in records if r["split"] == split], key, split)
         ax.set_xlabel("epoch")
-        ax.set_ylabel(key)
+        ax.set_ylabel(f"{key} ({unit})" if unit else key)
+        ax.set_title(key, fontsize=10)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def _plot_split(ax, rows: list[dict], key: str, split: str) -> None:
+    """One line for a scalar metric; one per run for a per-run list (num_runs > 1)."""
+    pts = [(r["epoch"], r[key]) for r in rows if isinstance(r.get(key), (int, float, list))]
+    if not pts:
+        return
+    epochs = [e for e, _ in pts]
+    values = np.array([np.ravel(v) for _, v in pts], np.float64)  # (epochs, runs)
+    marker = "." if len(pts) < 30 else None
+    for run in range(values.shape[1]):
+        label = split if values.shape[1] == 1 else (f"{split}, run {run}" if run < 4 else None)
+        ax.plot(epochs, values[:, run], marker=marker, label=label,
+                linestyle="-" if split == "train" else "--", alpha=1.0 if run == 0 else 0.6)
 
 
 def sample_grid(images: np.ndarray, title: str) -> plt.Figure:

@@ -17,24 +17,42 @@ from ae_jax.metric_writers import read_metrics
 from ae_jax.state import run_slice
 
 
+def _example_rows(family, runs: list, x, key) -> dict:
+    """The reconstruction figure's rows: inputs (and corrupted inputs), then each run's
+    reconstructions (one row per vmapped run)."""
+    rows = {k: np.asarray(v) for k, v in family.example_rows(runs[0], x, key).items()}
+    if len(runs) == 1:
+        return rows
+    first = rows.pop("reconstruction")
+    rows["run 0"] = first
+    for r, state in enumerate(runs[1:], start=1):
+        rows[f"run {r}"] = np.asarray(family.example_rows(state, x, key)["reconstruction"])
+    return rows
+
+
 def write_plots(workdir: str, family, state, dataset: Dataset, config, epoch: int,
                 final: bool) -> None:
     if jax.process_index() != 0:
         return
     state = jax.device_get(state)
-    if np.ndim(state.step):  # several runs: plot the first
-        state = run_slice(state, 0)
+    runs = [run_slice(state, r) for r in range(len(state.step))] if np.ndim(state.step) else [
+        state]
+    state = runs[0]  # the sample grid shows the first run
     plots = os.path.join(workdir, "plots")
     records = read_metrics(workdir)
     if records:
+        terms = (config.loss.reconstruction, *config.loss.terms.keys())
+        unit = "per pixel" if config.loss.reduction == "mean" else "per example"
         for filename, keys in family.curve_groups.items():
-            viz.save(viz.loss_curves(records, keys), os.path.join(plots, filename))
+            viz.save(viz.loss_curves(records, (*keys, *terms), unit,
+                                     f"{dataset.name}: {os.path.basename(workdir)}"),
+                     os.path.join(plots, filename))
     key = rng.stream(state.key, "eval")
     abilities = family.abilities()
     if config.num_plot_images > 0 and RECONSTRUCT in abilities:
         x = to_float(dataset.test[:config.num_plot_images])
-        rows = {k: np.asarray(v) for k, v in family.example_rows(state, x, key).items()}
-        viz.save(viz.reconstructions(rows, f"{dataset.name}: test examples"),
+        viz.save(viz.reconstructions(_example_rows(family, runs, x, key),
+                                     f"{dataset.name}: test examples"),
                  os.path.join(plots, "reconstructions.png"))
     if config.num_sample_images > 0 and SAMPLE in abilities:
         z = family.sample_codes(state, key, config.num_sample_images)
