@@ -33,9 +33,15 @@ def _optimizer() -> ml_collections.ConfigDict:
 def _data() -> ml_collections.ConfigDict:
     """`data`: ae_jax/data (one source per name)."""
     return ml_collections.ConfigDict(dict(
-        name="digits",          # digits | fonts | fashion_mnist | mnist | image_folder | npz |
-                                # csv | tfds:<catalog name> (e.g. tfds:cifar10)
-        data_dir="",            # IDX files or an image folder; "" searches known system folders
+        name="digits",          # digits | fonts | fashion_mnist | mnist | kmnist |
+                                # image_folder | npz | csv | tfds:<catalog name> (e.g.
+                                # tfds:cifar10)
+        data_dir="",            # IDX files (downloads go here too) or an image folder; ""
+                                # searches known system folders, then the download cache
+                                # $XDG_CACHE_HOME/ae_jax/datasets/<name> (~/.cache/...)
+        download=True,          # mnist / fashion_mnist / kmnist: download the IDX files not
+                                # found locally, checked against their published MD5s
+                                # (ae_jax/data/download.py; AE_JAX_DATA_MIRROR: mirror URLs)
         tfds_data_dir="",       # TFDS data_dir; "" uses TFDS's default (~/tensorflow_datasets)
         path="",                # the file for name=npz (.npz) and name=csv (.csv)
         image_size=80,          # image_folder: resize to image_size x image_size pixels

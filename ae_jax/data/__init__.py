@@ -2,8 +2,10 @@
 
 Names (`data.name`), each a loader `fn(data_config) -> Dataset` registered in `DATA_SOURCES`
 by the module that defines it:
-  fashion_mnist, mnist  local IDX files (data_dir, or a known system folder such as Debian's
-                        /usr/share/datasets/fashion-mnist), else TFDS (idx.py)
+  fashion_mnist, mnist, local IDX files (data_dir, or a known system folder such as Debian's
+  kmnist                /usr/share/datasets/fashion-mnist), else the published files
+                        downloaded and MD5-checked into data_dir or ~/.cache/ae_jax/datasets
+                        (idx.py, download.py)
   digits                scikit-learn's bundled 8x8 digits (no network, no files; local.py)
   fonts                 the course's 5x7 font bitmaps, shipped in this package (local.py)
   image_folder          images under data_dir, resized to image_size (local.py)

@@ -1,19 +1,21 @@
-"""MNIST-format IDX files (train-images-idx3-ubyte[.gz] and friends) from a local directory.
+"""MNIST-format IDX files (train-images-idx3-ubyte[.gz] and friends): local, else downloaded.
 
-Debian's `dataset-fashion-mnist` package installs Fashion-MNIST in
-/usr/share/datasets/fashion-mnist, which is searched without configuration. data.name
-mnist / fashion_mnist read these files when found, else the TFDS catalog dataset.
+data.name mnist / fashion_mnist / kmnist read the four files from data.data_dir or a known
+system folder (Debian's `dataset-fashion-mnist` package installs Fashion-MNIST in
+/usr/share/datasets/fashion-mnist, searched without configuration); otherwise (with
+data.download) they are downloaded, checksummed, into data.data_dir or the cache folder
+~/.cache/ae_jax/datasets/<name> (download.py). No TensorFlow or TFDS is involved.
 """
 
 from __future__ import annotations
 
 import gzip
-import logging
 import os
 
 import numpy as np
 
-from ae_jax.data.dataset import DATA_SOURCES, Dataset
+from ae_jax.data import download
+from ae_jax.data.dataset import DATA_SOURCES, Dataset, DataUnavailableError
 
 KNOWN_DIRS = {
     "fashion_mnist": ("/usr/share/datasets/fashion-mnist",),
@@ -24,7 +26,9 @@ FASHION_MNIST_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )
-CLASS_NAMES = {"fashion_mnist": FASHION_MNIST_CLASSES, "mnist": tuple(str(d) for d in range(10))}
+KMNIST_CLASSES = ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo")  # Kuzushiji
+CLASS_NAMES = {"fashion_mnist": FASHION_MNIST_CLASSES, "kmnist": KMNIST_CLASSES,
+               "mnist": tuple(str(d) for d in range(10))}
 
 _FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -83,15 +87,21 @@ def load_idx(name: str, directory: str) -> Dataset:
 
 @DATA_SOURCES.register("mnist")
 @DATA_SOURCES.register("fashion_mnist")
-def idx_then_tfds(cfg) -> Dataset:
-    """data.name=mnist / fashion_mnist: IDX files in data_dir or a known system folder, else
-    TFDS (tfds_data_dir)."""
+@DATA_SOURCES.register("kmnist")
+def idx_or_download(cfg) -> Dataset:
+    """data.name=mnist / fashion_mnist / kmnist: IDX files in data_dir or a known system
+    folder, else (download) the published files, verified, in data_dir or the cache folder."""
     data_dir = cfg.data_dir or None
     directory = find_idx_dir(cfg.name, data_dir)
     if directory:
         return load_idx(cfg.name, directory)
-    if data_dir:
-        logging.warning("no IDX files in %s; trying TFDS for %s", data_dir, cfg.name)
-    from ae_jax.data.tfds_source import load_tfds
-
-    return load_tfds(cfg.name, cfg.tfds_data_dir or None)
+    target = data_dir or download.cache_dir(cfg.name)
+    if cfg.download:
+        return load_idx(cfg.name, download.ensure_files(cfg.name, target))
+    if os.path.isdir(target) and has_idx_files(target):
+        return load_idx(cfg.name, target)
+    searched = ", ".join(([data_dir] if data_dir else []) + list(KNOWN_DIRS.get(cfg.name, ()))
+                         + ([] if data_dir else [target]))
+    raise DataUnavailableError(
+        f"no IDX files for {cfg.name} in {searched}, and data.download is off.\n"
+        + download.how_to_provide(cfg.name, target))
