@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 import numpy as np
-from scipy.stats import rankdata
+import sklearn.metrics
 
 
 def auroc(scores, is_anomaly) -> float:
@@ -18,15 +18,14 @@ def auroc(scores, is_anomaly) -> float:
         AUROC = (sum of ranks of the P positives - P (P + 1) / 2) / (P * N)
 
     with average ranks for ties, i.e. P(score of a random anomaly > score of a random
-    normal example) + 0.5 P(tie). Equals sklearn's `roc_auc_score`.
+    normal example) + 0.5 P(tie): sklearn's `roc_auc_score`, which computes it.
     """
     scores = np.asarray(scores, np.float64).ravel()
     pos = np.asarray(is_anomaly).ravel().astype(bool)
     p, n = int(pos.sum()), int((~pos).sum())
     if p == 0 or n == 0:
         raise ValueError(f"AUROC needs both classes; got {p} anomalies and {n} normal examples")
-    ranks = rankdata(scores)  # average ranks, 1-based
-    return float((ranks[pos].sum() - p * (p + 1) / 2.0) / (p * n))
+    return float(sklearn.metrics.roc_auc_score(pos, scores))
 
 
 def quantile_threshold(train_scores, quantile: float = 0.95) -> float:
@@ -42,15 +41,16 @@ def precision_recall_f1(scores, is_anomaly, threshold: float) -> dict[str, float
 
         precision = TP / (TP + FP)   recall = TP / (TP + FN)   F1 = 2 P R / (P + R)
 
-    (0 where a denominator is 0), plus the false-positive rate FP / (FP + TN).
+    (0 where a denominator is 0; sklearn.metrics computes them), plus the false-positive
+    rate FP / (FP + TN).
     """
     alert = np.asarray(scores).ravel() > threshold
     pos = np.asarray(is_anomaly).ravel().astype(bool)
-    tp, fp = int(np.sum(alert & pos)), int(np.sum(alert & ~pos))
-    fn, tn = int(np.sum(~alert & pos)), int(np.sum(~alert & ~pos))
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    tn, fp, fn, tp = (int(v) for v in sklearn.metrics.confusion_matrix(
+        pos, alert, labels=[False, True]).ravel())
+    precision, recall, f1, _ = sklearn.metrics.precision_recall_fscore_support(
+        pos, alert, average="binary", zero_division=0.0)  # support is None for "binary"
+    precision, recall, f1 = float(precision), float(recall), float(f1)
     return {"threshold": float(threshold), "precision": precision, "recall": recall, "f1": f1,
             "false_positive_rate": fp / (fp + tn) if fp + tn else 0.0,
             "tp": tp, "fp": fp, "fn": fn, "tn": tn}
