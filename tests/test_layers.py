@@ -29,7 +29,7 @@ PACKAGE = os.path.join(ROOT, "ae_jax")
 RANKS = {
     "ae_jax": 0, "ae_jax.registry": 0, "ae_jax.rng": 0, "ae_jax.viz": 0,
     "ae_jax.distributions": 0, "ae_jax.files": 0, "ae_jax.errors": 0,
-    "ae_jax.signals": 0,
+    "ae_jax.signals": 0, "ae_jax.faults": -1, "ae_jax.compilation_cache": 0, "ae_jax.cli": 0,
     "ae_jax.image_metrics": 0,
     "ae_jax.viz_latent": 1, "ae_jax.data": 1, "ae_jax.models": 1, "ae_jax.corruption": 1,
     "ae_jax.optimizers": 1,

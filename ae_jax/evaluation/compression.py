@@ -43,6 +43,7 @@ from ae_jax.evaluation.retrieval import (
     pca_model,
     require_encoder,
     runs_to_evaluate,
+    stage,
 )
 from ae_jax.image_metrics import largest_window, psnr, ssim
 from ae_jax.run import load
@@ -213,22 +214,28 @@ def compression(run, out_dir: str, options: dict) -> dict:
     result = {"epoch": run.epoch, "raw_bytes": raw, "num_images": len(test_u8)}
     sizes = {int(k) for k in options["pca_sizes"]}
     for name, one in _ae_runs(run, out_dir, options):
-        encode, decode = ae_codec(one)
-        train_codes, test_codes = encode(ds.train), encode(test_u8)  # (N, K)
-        result[name] = {"code_size": int(test_codes.shape[1]),
-                        **codec_points(train_codes, test_codes, decode, x_test, raw)}
+        with stage("compression", f"{name}: encode, decode and score {len(test_u8)} images "
+                   "at 3 precisions"):
+            encode, decode = ae_codec(one)
+            train_codes, test_codes = encode(ds.train), encode(test_u8)  # (N, K)
+            result[name] = {"code_size": int(test_codes.shape[1]),
+                            **codec_points(train_codes, test_codes, decode, x_test, raw)}
         sizes.add(int(test_codes.shape[1]))
     sizes = sorted(k for k in sizes if k <= raw)
     x_train = images(ds.train)
-    pca = pca_model(x_train, max(sizes), options["pca_fit_limit"])
+    with stage("compression", f"PCA to {max(sizes)} components"):
+        pca = pca_model(x_train, max(sizes), options["pca_fit_limit"])
     result["pca"] = {}
     for k in sizes:
-        encode, decode = pca_codec(*pca, k, ds.example_shape)
-        result["pca"][str(k)] = codec_points(encode(ds.train), encode(test_u8), decode, x_test,
-                                             raw)
+        with stage("compression", f"PCA-{k}: encode, decode and score {len(test_u8)} images"):
+            encode, decode = pca_codec(*pca, k, ds.example_shape)
+            result["pca"][str(k)] = codec_points(encode(ds.train), encode(test_u8), decode,
+                                                 x_test, raw)
     m = options["jpeg_images"]
     qualities = options["jpeg_qualities"]
-    result["jpeg"] = jpeg_points(test_u8[:m], qualities)
+    with stage("compression", f"JPEG of {min(m, len(test_u8))} images at {len(qualities)} "
+               "qualities"):
+        result["jpeg"] = jpeg_points(test_u8[:m], qualities)
     result["jpeg_images"] = min(m, len(test_u8))
     viz.save(rate_distortion_figure(_curves(result), raw),
              os.path.join(out_dir, "compression_rate_distortion.png"))

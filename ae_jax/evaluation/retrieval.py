@@ -18,8 +18,11 @@ compression): the runs of a workdir, the encoder check, and the PCA baseline.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 import os
+import time
 
 import jax
 import jax.numpy as jnp
@@ -33,6 +36,23 @@ from ae_jax.evaluation.options import Option
 from ae_jax.run import load
 
 # ----------------------------------------------------------------------------- shared helpers
+
+
+class _Elapsed:
+    seconds = 0.0
+
+
+@contextlib.contextmanager
+def stage(task: str, what: str, announce: bool = False):
+    """Progress of a task: log `<task>: <what> <seconds> s` (logging INFO) when the block
+    ends, and with `announce` also `<task>: <what> ...` when it starts (for stages that may
+    take minutes). Yields an object whose `seconds` the end sets."""
+    if announce:
+        logging.info("%s: %s ...", task, what)
+    elapsed, t0 = _Elapsed(), time.perf_counter()
+    yield elapsed
+    elapsed.seconds = time.perf_counter() - t0
+    logging.info("%s: %s %.1f s", task, what, elapsed.seconds)
 
 
 def require_encoder(run, task: str) -> None:
@@ -220,29 +240,38 @@ def retrieval(run, out_dir: str, options: dict) -> dict:
     ds = run.dataset
     x_train, x_test = images(ds.train), images(ds.test)
 
-    def search(test_codes, train_codes):
-        idx, _ = nearest_neighbours(test_codes, train_codes, max(*ks, grid_k), metric)
-        out = search_metrics(test_codes, ds.test_labels, train_codes, ds.train_labels, ks,
-                             metric, options["map_queries"], neighbours=idx)
+    def search(test_codes, train_codes, name):
+        size = f"{len(test_codes)} queries, {len(train_codes)} x {train_codes.shape[1]} gallery"
+        with stage("retrieval", f"{max(*ks, grid_k)} nearest by {name} ({size})",
+                   announce=True):
+            idx, _ = nearest_neighbours(test_codes, train_codes, max(*ks, grid_k), metric)
+        n = min(options["map_queries"] or len(test_codes), len(test_codes))
+        with stage("retrieval", f"precision@k and mAP by {name} ({n} queries ranking the "
+                   "whole gallery)", announce=True):
+            out = search_metrics(test_codes, ds.test_labels, train_codes, ds.train_labels, ks,
+                                 metric, options["map_queries"], neighbours=idx)
         return out, idx
 
     result = {"epoch": run.epoch, "metric": metric, "gallery": f"train split ({len(x_train)})",
               "queries": f"test split ({len(x_test)})"}
     multi = run.config.num_runs > 1
     for r, one in runs_to_evaluate(run, out_dir, options):
-        test_codes = one.encode(ds.test)  # (N, K)
         name = f"ae_run{r}" if multi else "ae"
-        result[name], idx = search(test_codes, one.encode(ds.train))
+        with stage("retrieval", f"encode train and test splits ({name})"):
+            test_codes, train_codes = one.encode(ds.test), one.encode(ds.train)  # (N, K)
+        result[name], idx = search(test_codes, train_codes, f"{name} codes")
         result["code_size"] = int(test_codes.shape[1])
-        _save_grid(ds, idx[:, :grid_k], metric, options["num_grid_queries"],
-                   os.path.join(out_dir, f"retrieval_{name}.png"))
+        with stage("retrieval", f"neighbour figure ({name})"):
+            _save_grid(ds, idx[:, :grid_k], metric, options["num_grid_queries"],
+                       os.path.join(out_dir, f"retrieval_{name}.png"))
     if multi:
         result["ae_mean"] = mean_over_runs(result)
     if options["baselines"]:
         size = result["code_size"]
-        result["pixels"] = search(x_test, x_train)[0]
-        pca_train, pca_test = pca_codes(x_train, [x_test], size, options["pca_fit_limit"])
-        result[f"pca_{size}"] = search(pca_test, pca_train)[0]
+        result["pixels"] = search(x_test, x_train, "pixels")[0]
+        with stage("retrieval", f"PCA to {size} components"):
+            pca_train, pca_test = pca_codes(x_train, [x_test], size, options["pca_fit_limit"])
+        result[f"pca_{size}"] = search(pca_test, pca_train, f"PCA-{size} codes")[0]
     return result
 
 
