@@ -19,7 +19,7 @@ import pytest
 
 tfds = pytest.importorskip("tensorflow_datasets")
 
-from ae_jax.data import tfds_source  # noqa: E402
+from ae_jax.data import download, tfds_source  # noqa: E402
 from ae_jax.data.dataset import DataUnavailableError  # noqa: E402
 from ae_jax.data.tfds_source import load_tfds  # noqa: E402
 
@@ -107,7 +107,7 @@ def test_network_probe(monkeypatch):
         time.sleep(30)
         raise OSError("timed out")
 
-    monkeypatch.setattr(tfds_source.socket, "create_connection", hang)
+    monkeypatch.setattr(download.socket, "create_connection", hang)  # the shared probe
     start = time.monotonic()
     assert not tfds_source._network_reachable(0.2)
     assert time.monotonic() - start < 5

@@ -14,43 +14,21 @@ from __future__ import annotations
 
 import difflib
 import importlib.util
-import socket
 import struct
-import threading
-import urllib.parse
-import urllib.request
 
 import numpy as np
 
 from ae_jax.data.dataset import Dataset, DataUnavailableError
+from ae_jax.data.download import reachable
 
 _PROBE_HOST = ("storage.googleapis.com", 443)  # hosts MNIST's files and most TFDS downloads
 _CHUNK = 4096  # examples per bulk read from a data source
 
 
 def _network_reachable(timeout: float) -> bool:
-    """Whether a TCP connection to the download host (or the HTTPS proxy) opens in time.
-
-    Runs in a daemon thread so that a hanging DNS lookup cannot hold the caller longer.
-    """
-    host = _PROBE_HOST
-    proxy = urllib.request.getproxies().get("https")
-    if proxy:
-        parsed = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-        host = (parsed.hostname, parsed.port or 80)
-    ok = []
-
-    def probe():
-        try:
-            socket.create_connection(host, timeout=timeout).close()
-            ok.append(True)
-        except OSError:
-            pass
-
-    thread = threading.Thread(target=probe, daemon=True)
-    thread.start()
-    thread.join(timeout + 0.5)
-    return bool(ok)
+    """Whether a TCP connection to the download host (or the HTTPS proxy) opens in time."""
+    host, port = _PROBE_HOST
+    return reachable(f"https://{host}:{port}", timeout)
 
 
 def _tf_available() -> bool:
