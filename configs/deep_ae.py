@@ -4,8 +4,10 @@
 
     python train.py --config=configs/deep_ae.py --workdir=runs/deep_ae
 
-Measured (Fashion-MNIST, 2-core CPU): test BCE 0.2743 per pixel after 100 epochs, about 1.2 s
-per epoch.
+Keras's initialisation (Glorot-uniform kernels, zero biases: `default.keras_initialisation`).
+
+Measured (Fashion-MNIST, 2-core CPU): test BCE 0.2725 per pixel after 100 epochs, 1.2-3 s per
+epoch on the loaded machine (0.2743 with Flax's LeCun-normal initialisation).
 """
 
 from configs import default
@@ -19,4 +21,4 @@ def get_config():
     config.model.latent_dim = 32
     config.batch_size = 128
     config.num_epochs = 100
-    return config
+    return default.keras_initialisation(config)

@@ -7,9 +7,12 @@ The seed's Keras 2 Adadelta had learning rate 1.0 (see configs/dense_ae_mse.py);
     python train.py --config=configs/denoising_dense_mse.py --workdir=runs/denoising_dense_mse
     python evaluate.py --workdir=runs/denoising_dense_mse --task=denoising
 
-Measured here (Fashion-MNIST, 50 epochs, about 1.7 s per epoch): test MSE 0.0325 (noisy
+Keras's initialisation (Glorot-uniform kernels, zero biases: `default.keras_initialisation`).
+
+Measured here (Fashion-MNIST, 50 epochs, about 1.7 s per epoch): test MSE 0.0283 (noisy
 input, clean target). evaluate.py --task=denoising on the 10,000 test images, gaussian 0.5:
-PSNR 9.30 dB for the noisy input -> 15.32 dB for the output (+6.0 dB), SSIM 0.257 -> 0.372.
+PSNR 9.30 dB for the noisy input -> 15.92 dB for the output (+6.6 dB), SSIM 0.257 -> 0.427.
+With Flax's LeCun-normal initialisation: MSE 0.0325, 15.32 dB, SSIM 0.372.
 """
 
 from configs import default
@@ -27,4 +30,4 @@ def get_config():
     config.corruption.stddev = 0.5
     config.batch_size = 256
     config.num_epochs = 50
-    return config
+    return default.keras_initialisation(config)

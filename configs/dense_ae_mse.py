@@ -6,7 +6,10 @@ which this model barely moves in 50 epochs); 1.0 is used here.
 
     python train.py --config=configs/dense_ae_mse.py --workdir=runs/dense_ae_mse
 
-Measured (Fashion-MNIST, 2-core CPU): test MSE 0.0516 per pixel after 50 epochs.
+Keras's initialisation (Glorot-uniform kernels, zero biases: `default.keras_initialisation`).
+
+Measured (Fashion-MNIST, 2-core CPU): test MSE 0.0379 per pixel after 50 epochs (0.0516 with
+Flax's LeCun-normal initialisation).
 """
 
 from configs import default
@@ -23,4 +26,4 @@ def get_config():
     config.optimizer.learning_rate = 1.0
     config.batch_size = 256
     config.num_epochs = 50
-    return config
+    return default.keras_initialisation(config)

@@ -6,7 +6,8 @@
     python train.py --config=configs/tied_ae.py --workdir=runs/tied_ae
 
 Measured here (Fashion-MNIST, 50 epochs): test BCE 0.3166 (the untied 784-32-784 relu
-model of configs/sparse_l1.py without its penalty reaches 0.2861 in 100 epochs).
+model of configs/sparse_l1.py without its penalty reaches 0.2835 in 100 epochs, with Keras's
+initialisation). Not a Keras model: Flax's initialisation.
 """
 
 from configs import default

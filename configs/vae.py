@@ -23,7 +23,7 @@ ZOO = dict(model="VAE", paper="Kingma & Welling 2014, Auto-Encoding Variational 
 
 
 def get_config():
-    config = vae_dense_2d.get_config()  # Fashion-MNIST, BCE summed over pixels, Adam 1e-3
+    config = vae_dense_2d.architecture()  # Fashion-MNIST, BCE summed over pixels, Adam 1e-3
     config.model.latent_dim = 10
     config.model.hidden_sizes = (512,)
     config.loss.terms = dict(kl=1.0)

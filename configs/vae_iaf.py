@@ -32,7 +32,7 @@ ZOO = dict(model="VAE + IAF (2 MADE steps)",
 
 
 def get_config():
-    config = vae_dense_2d.get_config()  # Fashion-MNIST, BCE summed over pixels, Adam 1e-3
+    config = vae_dense_2d.architecture()  # Fashion-MNIST, BCE summed over pixels, Adam 1e-3
     config.model.name = "vae_flow"
     config.model.latent_dim = 10
     config.model.hidden_sizes = (512,)

@@ -23,7 +23,7 @@ ZOO = dict(model="two stochastic layers (Burda et al. 2016)",
 
 
 def get_config():
-    config = vae_dense_2d.get_config()  # Fashion-MNIST, BCE summed over pixels, Adam 1e-3
+    config = vae_dense_2d.architecture()  # Fashion-MNIST, BCE summed over pixels, Adam 1e-3
     config.model.name = "vae_two_layer"
     config.model.hidden_sizes = (200, 200)
     config.model.latent_dim = 100

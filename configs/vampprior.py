@@ -24,7 +24,7 @@ ZOO = dict(model="VampPrior VAE (K = 500)",
 
 
 def get_config():
-    config = vae_dense_2d.get_config()  # Fashion-MNIST, BCE summed over pixels, Adam 1e-3
+    config = vae_dense_2d.architecture()  # Fashion-MNIST, BCE summed over pixels, Adam 1e-3
     config.model.name = "vampprior_mlp"
     config.model.latent_dim = 10
     config.model.hidden_sizes = (512,)

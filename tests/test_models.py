@@ -124,6 +124,55 @@ def test_kernel_init_by_name():
         _params(build_model(config.model, MNIST))
 
 
+KERAS_REPRODUCTIONS = ("dense_ae", "deep_ae", "conv_ae", "denoising_conv_ae",
+                       "inpainting_conv_ae", "dense_ae_mse", "denoising_dense_mse", "sparse_l1",
+                       "vae_dense_2d", "vae_images_80", "vae_images_80_640")
+
+
+def _kernels(params) -> dict:
+    """{path: kernel} of every dense and conv kernel in a parameter tree."""
+    flat = jax.tree_util.tree_flatten_with_path(params)[0]
+    return {jax.tree_util.keystr(path): leaf for path, leaf in flat
+            if getattr(path[-1], "key", None) == "kernel"}
+
+
+def _glorot_bound(kernel) -> float:
+    """a = sqrt(6 / (fan_in + fan_out)), fans times the receptive field (k*k) for convs."""
+    receptive = kernel.size // (kernel.shape[-2] * kernel.shape[-1])
+    return (6 / (receptive * (kernel.shape[-2] + kernel.shape[-1]))) ** 0.5
+
+
+@pytest.mark.parametrize("name", KERAS_REPRODUCTIONS)
+def test_keras_reproductions_initialise_as_keras(name):
+    """Every kernel of a seed's Keras model is Glorot-uniform, U(-a, a): inside a, with the
+    variance a^2 / 3 (checked on the kernels big enough for a 5% estimate), biases zero."""
+    import importlib
+
+    config = importlib.import_module(f"configs.{name}").get_config()
+    shape = (80, 80, 1) if "images_80" in name else MNIST
+    params = _params(build_model(config.model, shape), shape)
+    kernels = _kernels(params)
+    assert kernels, name
+    for path, kernel in kernels.items():
+        a = _glorot_bound(kernel)
+        assert float(jnp.max(jnp.abs(kernel))) <= a * (1 + 1e-6), path  # float32 rounding
+        if kernel.size >= 4000:
+            assert float(jnp.var(kernel)) == pytest.approx(a * a / 3, rel=0.05), path
+    biases = [leaf for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]
+              if getattr(path[-1], "key", None) == "bias"]
+    assert all(float(jnp.max(jnp.abs(b))) == 0.0 for b in biases)
+
+
+def test_the_zoo_keeps_flax_initialisation():
+    """The zoo's VAE shares vae_dense_2d's architecture but not its Keras initialisation:
+    LeCun-normal, variance 1 / fan_in."""
+    from configs import vae
+
+    params = _params(build_model(vae.get_config().model, MNIST))
+    kernel = params["encoder"]["dense_0"]["kernel"]  # (784, 512)
+    assert float(jnp.var(kernel)) == pytest.approx(1 / 784, rel=0.05)
+
+
 CONV_MODELS = ("conv", "vae_conv", "vq_vae")
 
 

@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 
 from ae_jax.models.abilities import DECODE, ENCODE
-from ae_jax.models.activations import get_activation, get_dtype
+from ae_jax.models.activations import get_activation, get_dtype, get_kernel_init
 from ae_jax.models.build import MODELS, module_from_config
 from ae_jax.models.conv_ops import (
     conv_lax,
@@ -96,8 +96,9 @@ def max_pool(x, impl: str):
 
 
 class Conv(nn.Module):
-    """A convolution with `nn.Conv`'s parameters (kernel (k, k, C, O) LeCun-normal, bias
-    zeros; same names, same initial values) computed by `impl`. Returns conv(x) + b,
+    """A convolution with `nn.Conv`'s parameters (kernel (k, k, C, O), by default
+    LeCun-normal as nn.Conv, `kernel_init="glorot_uniform"` as Keras's Conv2D with fan-in
+    k*k*C and fan-out k*k*O; bias zeros; same names) computed by `impl`. Returns conv(x) + b,
     `pool(conv(x)) + b` with pool=True, and conv(upsample_2x(x)) + b with upsampled=True."""
 
     features: int
@@ -105,11 +106,12 @@ class Conv(nn.Module):
     padding: str = "SAME"
     impl: str = "lax"
     dtype: jnp.dtype = jnp.float32
+    kernel_init: str = "lecun_normal"
 
     @nn.compact
     def __call__(self, x, pool: bool = False, upsampled: bool = False):
         k = self.kernel_size
-        kernel = self.param("kernel", nn.initializers.lecun_normal(),
+        kernel = self.param("kernel", get_kernel_init(self.kernel_init),
                             (k, k, x.shape[-1], self.features), jnp.float32)
         bias = self.param("bias", nn.initializers.zeros_init(), (self.features,), jnp.float32)
         x, kernel, bias = nn.dtypes.promote_dtype(x, kernel, bias, dtype=self.dtype)
@@ -125,7 +127,7 @@ class Conv(nn.Module):
 
 
 def _apply_layers(x, layers, kernel_size, activation: str, dtype, impl: str = "lax",
-                  output_channels: int = 0):
+                  output_channels: int = 0, kernel_init: str = "lecun_normal"):
     """Run the layer language inside a compact module; returns the output and every conv
     layer's activation (after its pool when a "pool" follows it: the two are computed
     together). `output_channels` > 0 appends the decoder's linear 'same' output conv (its
@@ -146,7 +148,7 @@ def _apply_layers(x, layers, kernel_size, activation: str, dtype, impl: str = "l
         else:
             is_output = bool(output_channels) and i == len(ops) - 1
             pool = following[0] == "pool" and activation in MONOTONE_ACTIVATIONS
-            conv = Conv(op[1], kernel_size, op[2], impl, dtype,
+            conv = Conv(op[1], kernel_size, op[2], impl, dtype, kernel_init,
                         name="output" if is_output else f"conv_{conv_index}")
             x = conv(x, pool=pool, upsampled=upsampled)
             upsampled, i = False, i + pool  # a fused pool is consumed here
@@ -161,7 +163,8 @@ def _apply_layers(x, layers, kernel_size, activation: str, dtype, impl: str = "l
 class ConvStack(nn.Module):
     """What a conv encoder and decoder share: `layers` in the layer language (input side
     first), the kernel side in pixels, the activation, the dense code size (None or 0: the
-    feature map is the code), the computation dtype and `conv_impl` (see resolve_impl)."""
+    feature map is the code), the computation dtype, `conv_impl` (see resolve_impl) and the
+    kernel initialiser of every conv and dense layer (ae_jax/models/activations.py)."""
 
     layers: Sequence[str]
     kernel_size: int = 3
@@ -169,6 +172,7 @@ class ConvStack(nn.Module):
     latent_dim: int | None = None
     dtype: jnp.dtype = jnp.float32
     conv_impl: str = "auto"
+    kernel_init: str = "lecun_normal"
 
 
 class ConvEncoder(ConvStack):
@@ -177,10 +181,12 @@ class ConvEncoder(ConvStack):
     @nn.compact
     def __call__(self, x):
         h, hidden = _apply_layers(x, self.layers, self.kernel_size, self.activation,
-                                  self.dtype, resolve_impl(self.conv_impl))
+                                  self.dtype, resolve_impl(self.conv_impl),
+                                  kernel_init=self.kernel_init)
         if self.latent_dim:
             flat = h.reshape((h.shape[0], -1))  # (B, h, w, c) -> (B, h*w*c)
-            h = nn.Dense(self.latent_dim, dtype=self.dtype, name="latent")(flat)
+            h = nn.Dense(self.latent_dim, dtype=self.dtype, name="latent",
+                         kernel_init=get_kernel_init(self.kernel_init))(flat)
             hidden.append(h)
         return h, tuple(hidden)
 
@@ -196,11 +202,13 @@ class ConvDecoder(ConvStack):
     def __call__(self, z):
         act = get_activation(self.activation)
         if self.latent_dim:
-            z = act(nn.Dense(math.prod(self.code_shape), dtype=self.dtype, name="from_latent")(z))
+            z = act(nn.Dense(math.prod(self.code_shape), dtype=self.dtype, name="from_latent",
+                             kernel_init=get_kernel_init(self.kernel_init))(z))
             z = z.reshape((z.shape[0], *self.code_shape))  # (B, h*w*c) -> (B, h, w, c)
         logits, _ = _apply_layers(z, self.layers, self.kernel_size, self.activation,
                                   self.dtype, resolve_impl(self.conv_impl),
-                                  output_channels=self.output_shape[-1])
+                                  output_channels=self.output_shape[-1],
+                                  kernel_init=self.kernel_init)
         if logits.shape[1:] != tuple(self.output_shape):
             raise ValueError(
                 f"decoder layers {tuple(self.layers)} produce {logits.shape[1:]}, "
@@ -225,12 +233,13 @@ class ConvAutoencoder(nn.Module):
     output_activation: str = "sigmoid"
     compute_dtype: str = "float32"
     conv_impl: str = "auto"  # see resolve_impl
+    kernel_init: str = "lecun_normal"  # lecun_normal (Flax) | glorot_uniform (Keras) | ...
 
     def setup(self):
         code_shape = feature_shape(self.output_shape, self.encoder_layers, self.kernel_size)
         shared = dict(kernel_size=self.kernel_size, activation=self.activation,
                       latent_dim=self.latent_dim, dtype=get_dtype(self.compute_dtype),
-                      conv_impl=self.conv_impl)
+                      conv_impl=self.conv_impl, kernel_init=self.kernel_init)
         self.encoder = ConvEncoder(self.encoder_layers, **shared)
         self.decoder = ConvDecoder(self.decoder_layers, output_shape=tuple(self.output_shape),
                                    code_shape=code_shape, **shared)

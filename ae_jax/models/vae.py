@@ -27,7 +27,7 @@ import jax.numpy as jnp
 
 from ae_jax.distributions import log_normal, log_standard_normal, reparameterize
 from ae_jax.models.abilities import DECODE, DENSITY, ENCODE, POSTERIOR, PRIOR
-from ae_jax.models.activations import get_activation, get_dtype
+from ae_jax.models.activations import get_activation, get_dtype, get_kernel_init
 from ae_jax.models.build import MODELS, module_from_config
 from ae_jax.models.conv import ConvDecoder, _apply_layers, feature_shape, resolve_impl
 from ae_jax.models.mlp import MLPDecoder
@@ -37,13 +37,15 @@ class GaussianBottleneck(nn.Module):
     """Features of any shape -> (mean, logvar) of q(z | x), two dense heads."""
 
     latent_dim: int
+    kernel_init: str = "lecun_normal"
 
     @nn.compact
     def __call__(self, h):
         # float32 heads whatever the compute dtype: exp(logvar) and the KL need the range.
         h = h.reshape((h.shape[0], -1)).astype(jnp.float32)  # (B, h, w, c) or (B, F) -> (B, F)
-        return (nn.Dense(self.latent_dim, name="mean")(h),
-                nn.Dense(self.latent_dim, name="logvar")(h))
+        init = get_kernel_init(self.kernel_init)
+        return (nn.Dense(self.latent_dim, kernel_init=init, name="mean")(h),
+                nn.Dense(self.latent_dim, kernel_init=init, name="logvar")(h))
 
 
 class GaussianEncoder(nn.Module):
@@ -60,17 +62,21 @@ class GaussianEncoder(nn.Module):
     activation: str = "relu"
     dtype: jnp.dtype = jnp.float32
     conv_impl: str = "auto"
+    kernel_init: str = "lecun_normal"
 
     @nn.compact
     def __call__(self, x):
         act = get_activation(self.activation)
         h, hidden = _apply_layers(x, self.conv_layers, self.kernel_size, self.activation,
-                                  self.dtype, resolve_impl(self.conv_impl))
+                                  self.dtype, resolve_impl(self.conv_impl),
+                                  kernel_init=self.kernel_init)
         h = h.reshape((h.shape[0], -1))  # (B, h, w, c) -> (B, h*w*c)
         for i, size in enumerate(self.hidden_sizes):
-            h = act(nn.Dense(size, dtype=self.dtype, name=f"dense_{i}")(h))
+            h = act(nn.Dense(size, dtype=self.dtype, name=f"dense_{i}",
+                             kernel_init=get_kernel_init(self.kernel_init))(h))
             hidden.append(h)
-        mean, logvar = GaussianBottleneck(self.latent_dim, name="bottleneck")(h)
+        mean, logvar = GaussianBottleneck(self.latent_dim, self.kernel_init,
+                                          name="bottleneck")(h)
         return mean, logvar, tuple(hidden)
 
 
@@ -99,6 +105,7 @@ class VAE(nn.Module):
       compute_dtype: computation dtype of the encoder and decoder layers, "float32" or
         "bfloat16" (mixed precision); parameters, the mean / log-variance heads and z stay
         float32.
+      kernel_init: every kernel's initialiser, lecun_normal (Flax) | glorot_uniform (Keras).
     """
 
     ABILITIES: ClassVar[frozenset[str]] = frozenset({ENCODE, DECODE, POSTERIOR, PRIOR,
@@ -116,6 +123,7 @@ class VAE(nn.Module):
     output_activation: str = "sigmoid"
     compute_dtype: str = "float32"
     conv_impl: str = "auto"  # conv layers: see ae_jax.models.conv.resolve_impl
+    kernel_init: str = "lecun_normal"
 
     @property
     def uses_convolutions(self) -> bool:
@@ -125,7 +133,8 @@ class VAE(nn.Module):
         dtype = get_dtype(self.compute_dtype)
         self.encoder = GaussianEncoder(self.latent_dim, tuple(self.hidden_sizes),
                                        tuple(self.encoder_layers), self.kernel_size,
-                                       self.activation, dtype, self.conv_impl)
+                                       self.activation, dtype, self.conv_impl,
+                                       self.kernel_init)
         if self.decoder_layers:
             if self.decoder_hidden_sizes:
                 raise ValueError("decoder_hidden_sizes applies to dense VAE decoders only")
@@ -134,12 +143,13 @@ class VAE(nn.Module):
                                        output_shape=tuple(self.output_shape),
                                        code_shape=code_shape, kernel_size=self.kernel_size,
                                        activation=self.activation, latent_dim=self.latent_dim,
-                                       dtype=dtype, conv_impl=self.conv_impl)
+                                       dtype=dtype, conv_impl=self.conv_impl,
+                                       kernel_init=self.kernel_init)
         else:
             dec = self.decoder_hidden_sizes
             dec = tuple(reversed(self.hidden_sizes)) if dec is None else tuple(dec)
             self.decoder = MLPDecoder(dec, tuple(self.output_shape), self.activation,
-                                      dtype=dtype)
+                                      dtype=dtype, kernel_init=self.kernel_init)
         if self.learn_output_variance:
             self.output_variance = OutputLogVariance()
 
