@@ -33,7 +33,7 @@ def _optimizer() -> ml_collections.ConfigDict:
 def _data() -> ml_collections.ConfigDict:
     """`data`: ae_jax/data (one source per name)."""
     return ml_collections.ConfigDict(dict(
-        name="digits",          # digits | fonts | fashion_mnist | mnist | kmnist |
+        name="digits",          # digits | fonts | shapes | fashion_mnist | mnist | kmnist |
                                 # image_folder | npz | csv | tfds:<catalog name> (e.g.
                                 # tfds:cifar10)
         data_dir="",            # IDX files (downloads go here too) or an image folder; ""
@@ -64,6 +64,12 @@ def _data() -> ml_collections.ConfigDict:
         normal_classes=(),      # class names (or label indices) the train split keeps; the
                                 # rest move to test (anomaly detection); () keeps all
         standardize=True,       # z-score every column with the training rows' mean and std
+        # shapes (ae_jax/data/shapes.py): dSprites-like sprites rendered at load time
+        shapes_num_examples=100_000,  # distinct factor combinations drawn from the 737,280
+                                # of the grid, split by test_fraction (split_seed)
+        shapes_image_size=64,   # image side, pixels
+        shapes_supersample=1,   # k x k samples per pixel; 1: binary pixels as dSprites,
+                                # > 1: anti-aliased
     ))
 
 

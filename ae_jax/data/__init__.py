@@ -10,6 +10,8 @@ by the module that defines it:
   fonts                 the course's 5x7 font bitmaps, shipped in this package (local.py)
   image_folder          images under data_dir, resized to image_size (local.py)
   npz                   arrays x_train / x_test [/ y_train / y_test] in data.path (local.py)
+  shapes                dSprites-like sprites (shape, scale, rotation, x, y) rendered
+                        here, with the factor indices in extra["train_factors"] (shapes.py)
   csv                   numeric rows of data.path as (N, 1, D, 1) float32 (csv_source.py)
   tfds:<catalog name>   a TFDS catalog dataset with an 'image' feature, e.g. tfds:cifar10
                         (tfds_source.py)
