@@ -6,7 +6,11 @@ the mean over the ten classes.
 
     python train.py --config=configs/anomaly_fmnist.py --workdir=runs/anomaly_fmnist
     python evaluate.py --workdir=runs/anomaly_fmnist --task=anomaly
+    python evaluate.py --workdir=runs/anomaly_fmnist --task=anomaly --option=score=ssim+code_knn
 
+The second scores by the mean z-score (training statistics) of 1 - SSIM of the reconstruction
+and the mean distance of the code to its 5 nearest training codes: mean AUROC 0.934 against
+0.911 for the MSE (ae_jax/evaluation/anomaly.py).
 MNIST: --config.data.name=mnist (classes differ in size, so every run keeps the first 5,421
 images of its class, the smallest class). Results and the commands behind them: README.
 """

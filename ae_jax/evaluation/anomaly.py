@@ -1,9 +1,42 @@
-"""Task `anomaly`: one-class anomaly detection by the run's own per-example objective.
+"""Task `anomaly`: one-class anomaly detection by scores of models trained on normal data.
 
-The model is trained on normal data only; the anomaly score of an example is its training
-objective (reconstruction error, or the negative ELBO for a VAE), or with
-`--option=score=mse` the squared error mean_i (x_i - x_hat_i)^2 of its reconstruction
-whatever the objective. On the test split
+The model is trained on normal data only; `--option=score=...` says how an example x is
+scored (higher: more anomalous). Base scores:
+
+  objective         the run's per-example training objective (reconstruction error, or the
+                    negative ELBO for a VAE); the default.
+  mse               mean_i (x_i - x_hat_i)^2, the squared error of the reconstruction.
+  ssim              1 - SSIM(x_hat, x), the structural similarity of ae_jax.image_metrics.ssim
+                    (11 x 11 Gaussian window, sigma 1.5; the largest odd one that fits
+                    smaller images), computed in NumPy (ssim_per_image).
+  code_knn          (1/k) sum_{j <= k} ||z(x) - z_(j)||, the mean Euclidean distance from the
+                    code z(x) = run.encode(x) to its k nearest codes z_(j) of the run's normal
+                    training examples (k = option `k`, 5).
+  code_mahalanobis  (z - mu)^T (Sigma + lambda I)^-1 (z - mu), mu and Sigma the mean and
+                    covariance of the training codes, lambda = 1e-3 * tr(Sigma) / K (K the
+                    code size) so that dead code units leave it finite.
+  pixel_knn         code_knn on the raw pixels instead of codes (the kNN baseline of
+                    anomaly_baselines; not an autoencoder score, for hybrids such as
+                    mse+pixel_knn).
+
+A kNN score of a training example leaves the example itself out (its k nearest among the
+other training examples), so training scores are those of unseen normal data.
+
+Combined scores: `score=a+b+...` is the mean of the components' z-scores,
+
+    s(x) = (1/M) sum_m (s_m(x) - mean_m) / std_m,
+
+with mean_m and std_m of component m over the run's normal TRAINING examples only: the
+test split (and its labels) never enters the normalisation.
+
+Ensembles (`ensemble=mean`, the default): runs whose normal classes are the same (a
+one-class workdir whose data.one_class repeats a class, e.g. configs/anomaly_fmnist_
+ensemble.py, or several seeds of one normal_classes workdir) form one detector whose score
+is the mean of its members' scores, s(x) = (1/S) sum_r s_r(x) (each member's combined score
+normalised by its own training statistics); its row also lists each member's AUROC.
+`ensemble=none` reports every run alone.
+
+On the test split
 
     AUROC = P(score(anomaly) > score(normal))   (ties count 1/2; metrics.auroc)
 
@@ -16,9 +49,10 @@ and alerts `score > t` are scored by precision, recall and F1 at two thresholds:
 Which test examples are normal: for a one-class workdir (`data.one_class`, one class per
 vmapped run) run r's class one_class[r]; otherwise `--option=normal_classes=[...]` or the
 config's `data.normal_classes` (the CSV source trains on those rows only). The one-class
-protocol on Fashion-MNIST reports the AUROC of each class's run and their mean.
+protocol on Fashion-MNIST reports the AUROC of each class's detector and their mean.
 
     python evaluate.py --workdir=runs/anomaly_fmnist --task=anomaly
+    python evaluate.py --workdir=runs/anomaly_fmnist --task=anomaly --option=score=mse+code_knn
 """
 
 from __future__ import annotations
@@ -36,9 +70,16 @@ from ae_jax.evaluation.metrics import auroc, precision_recall_f1, quantile_thres
 from ae_jax.evaluation.options import Option
 from ae_jax.evaluation.retrieval import RUNS, runs_to_evaluate
 
+RECONSTRUCTION_SCORES = ("objective", "mse", "ssim")
+CODE_SCORES = ("code_knn", "code_mahalanobis")
+SCORES = (*RECONSTRUCTION_SCORES, *CODE_SCORES, "pixel_knn")
+ENSEMBLES = ("mean", "none")
+MAHALANOBIS_RIDGE = 1e-3  # lambda / (tr(Sigma) / K), fixed in advance
+
 NORMAL_CLASSES = Option("normal_classes", None, "the classes (names or label indices) that are "
                         "normal, for a workdir without data.one_class (default: the config's "
                         "data.normal_classes)", kind="list")
+K = Option("k", 5, "neighbours whose mean distance is a kNN score")
 
 
 def normal_classes(run, run_index: int, options: dict) -> list[int]:
@@ -54,14 +95,136 @@ def normal_classes(run, run_index: int, options: dict) -> list[int]:
     return class_indices(list(np.ravel(names)), run.dataset.class_names)
 
 
-def anomaly_scores(run, x: np.ndarray, score: str = "objective") -> np.ndarray:
-    """Per-example scores (N,): the run's objective, or "mse" of its reconstruction."""
+def score_components(score: str) -> list[str]:
+    """The base scores of `score` ("mse", or a combination "mse+code_knn")."""
+    parts = [p.strip() for p in str(score).split("+")]
+    unknown = [p for p in parts if p not in SCORES]
+    if unknown:
+        raise ValueError(f"unknown anomaly score(s) {unknown} in {score!r}: use one of "
+                         f"{', '.join(SCORES)}, or several joined by '+'")
+    return parts
+
+
+def knn_scores(train: np.ndarray, test: np.ndarray | None = None, k: int = 5,
+               chunk: int = 1000) -> np.ndarray:
+    """Mean distance of each test row to its k nearest training rows, by
+    ||a||^2 - 2 a.b + ||b||^2; with test None, of each training row to its k nearest
+    OTHER training rows (leave-one-out: its own zero distance is dropped)."""
+    query, skip = (train, 1) if test is None else (test, 0)
+    train_sq = np.sum(np.square(train), 1)
+    out = []
+    for start in range(0, len(query), chunk):
+        part = query[start:start + chunk]
+        d2 = np.sum(np.square(part), 1)[:, None] - 2.0 * part @ train.T + train_sq[None]
+        nearest = np.partition(np.maximum(d2, 0.0), k - 1 + skip, axis=1)[:, :k + skip]
+        nearest = np.sort(nearest, axis=1)[:, skip:]
+        out.append(np.sqrt(nearest).mean(1))
+    return np.concatenate(out)
+
+
+def mahalanobis_scores(train: np.ndarray, test: np.ndarray,
+                       ridge: float = MAHALANOBIS_RIDGE) -> np.ndarray:
+    """(z - mu)^T (Sigma + lambda I)^-1 (z - mu) of each test row, mu and Sigma of the
+    training rows (N, K), lambda = ridge * tr(Sigma) / K (module docstring)."""
+    mu = train.mean(0)
+    cov = np.atleast_2d(np.cov(train - mu, rowvar=False))
+    lam = ridge * max(np.trace(cov) / len(cov), 1e-12)
+    precision = np.linalg.inv(cov + lam * np.eye(len(cov)))
+    d = test - mu
+    return np.einsum("nk,kl,nl->n", d, precision, d)
+
+
+def _valid_filter(images: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """'valid' filtering of (N, H, W, C) by the separable window outer(g, g)."""
+    s = len(g)
+    h, w = images.shape[1] - s + 1, images.shape[2] - s + 1
+    rows = sum(g[i] * images[:, i:i + h] for i in range(s))
+    return sum(g[j] * rows[:, :, j:j + w] for j in range(s))
+
+
+def ssim_per_image(x: np.ndarray, reference: np.ndarray, sigma: float = 1.5,
+                   k1: float = 0.01, k2: float = 0.03) -> np.ndarray:
+    """ae_jax.image_metrics.ssim (data range 1, Gaussian window of the largest odd side up
+    to 11 that fits) of (N, H, W, C) images, in NumPy with the window as two 1-D passes,
+    which on CPU is far faster than XLA's 2-D depthwise convolution; (N,) float64."""
+    from ae_jax.image_metrics import largest_window
+
+    size = largest_window(x.shape[1], x.shape[2])
+    g = np.exp(-np.square(np.arange(size) - (size - 1) / 2.0) / (2 * sigma**2))
+    g /= g.sum()
+    x, y = np.asarray(x, np.float64), np.asarray(reference, np.float64)
+    mu_x, mu_y = _valid_filter(x, g), _valid_filter(y, g)
+    var_x = _valid_filter(x * x, g) - mu_x**2
+    var_y = _valid_filter(y * y, g) - mu_y**2
+    cov = _valid_filter(x * y, g) - mu_x * mu_y
+    c1, c2 = k1**2, k2**2
+    num = (2.0 * mu_x * mu_y + c1) * (2.0 * cov + c2)
+    den = (mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2)
+    return np.mean(num / den, axis=(1, 2, 3))
+
+
+def reconstruction_scores(run, x: np.ndarray, score: str = "objective") -> np.ndarray:
+    """Per-example scores (N,): the run's objective, "mse" or "ssim" of its reconstruction."""
     if score == "objective":
         return run.score(x)
+    x_hat, target = run.reconstruct(x), to_float(x)
     if score == "mse":
-        err = np.square(run.reconstruct(x) - to_float(x))
-        return err.reshape(len(x), -1).mean(axis=1)  # (N, H, W, C) -> (N,)
-    raise ValueError(f"unknown anomaly score {score!r}: use 'objective' or 'mse'")
+        return np.square(x_hat - target).reshape(len(x), -1).mean(axis=1)  # (N, ...) -> (N,)
+    if score == "ssim":
+        return 1.0 - ssim_per_image(x_hat, target)
+    raise ValueError(f"unknown reconstruction score {score!r}: use one of "
+                     f"{', '.join(RECONSTRUCTION_SCORES)}")
+
+
+def component_scores(run, name: str, train_x, test_x, k: int = 5):
+    """(training scores, test scores) of base score `name` (module docstring)."""
+    if name in RECONSTRUCTION_SCORES:
+        return reconstruction_scores(run, train_x, name), reconstruction_scores(run, test_x, name)
+    if name == "pixel_knn":
+        a, b = (to_float(v).reshape(len(v), -1) for v in (train_x, test_x))
+        return knn_scores(a, None, k), knn_scores(a, b, k)
+    z_train = run.encode(train_x).astype(np.float64)
+    z_test = run.encode(test_x).astype(np.float64)
+    if name == "code_knn":
+        return knn_scores(z_train, None, k), knn_scores(z_train, z_test, k)
+    return mahalanobis_scores(z_train, z_train), mahalanobis_scores(z_train, z_test)
+
+
+def standardised_mean(pairs):
+    """Mean over components of z-scores with the TRAINING scores' mean and std:
+    [(train_m, test_m)] -> (train, test)."""
+    out_train, out_test = 0.0, 0.0
+    for train_s, test_s in pairs:
+        mu, sd = float(np.mean(train_s)), float(np.std(train_s))
+        sd = sd if sd > 0 else 1.0
+        out_train = out_train + (train_s - mu) / sd
+        out_test = out_test + (test_s - mu) / sd
+    return out_train / len(pairs), out_test / len(pairs)
+
+
+def detector_scores(run, score: str, train_x, test_x, k: int = 5):
+    """(training scores, test scores) of one run under `score` (a base score or a
+    '+'-combination: standardised_mean of its components)."""
+    pairs = [component_scores(run, name, train_x, test_x, k) for name in score_components(score)]
+    return pairs[0] if len(pairs) == 1 else standardised_mean(pairs)
+
+
+def ensemble_mean(pairs):
+    """The ensemble of members [(train_r, test_r)]: the mean of their scores."""
+    return np.mean([p[0] for p in pairs], axis=0), np.mean([p[1] for p in pairs], axis=0)
+
+
+def detector_groups(members, ensemble: str = "mean"):
+    """[(r, run, normal)] -> groups of members that form one detector: those with the same
+    normal classes (ensemble "mean"), or each member alone ("none")."""
+    if ensemble not in ENSEMBLES:
+        raise ValueError(f"unknown ensemble {ensemble!r}: use {' or '.join(ENSEMBLES)}")
+    if ensemble == "none":
+        return [[m] for m in members]
+    groups: dict[tuple, list] = {}
+    for m in members:
+        groups.setdefault(tuple(m[2]), []).append(m)
+    return list(groups.values())
 
 
 def best_f1_threshold(scores, is_anomaly) -> float:
@@ -112,37 +275,55 @@ def score_histograms(panels: list[dict], title: str) -> plt.Figure:
     return fig
 
 
+def _train_examples(ds, normal):
+    """The normal training examples (all of them when the split has no labels)."""
+    return ds.train if ds.train_labels is None else ds.train[np.isin(ds.train_labels, normal)]
+
+
+def evaluate_detector(group, options: dict) -> tuple[dict, np.ndarray, np.ndarray]:
+    """(report row, test scores, is_anomaly) of one detector: a group [(r, run, normal)]
+    of runs with the same normal classes, scored by the mean of their scores."""
+    ds, normal = group[0][1].dataset, group[0][2]
+    train_x = _train_examples(ds, normal)
+    is_anomaly = ~np.isin(ds.test_labels, normal)
+    pairs = [detector_scores(one, options["score"], train_x, ds.test, options["k"])
+             for _, one, _ in group]
+    train_scores, test_scores = ensemble_mean(pairs)
+    row = {"run": group[0][0], "runs": [r for r, _, _ in group],
+           **detection_report(train_scores, test_scores, is_anomaly, options["quantile"])}
+    if len(group) > 1:
+        row["member_auroc"] = [auroc(p[1], is_anomaly) for p in pairs]
+    return row, test_scores, is_anomaly
+
+
 @task("anomaly",
-      Option("score", "objective", "anomaly score: objective (the training loss) or mse"),
+      Option("score", "objective", "anomaly score: one of " + ", ".join(SCORES) + ", or "
+             "several joined by '+' (the mean of their z-scores by training statistics)"),
+      Option("ensemble", "mean", "runs with the same normal classes: mean (one detector, "
+             "the mean of their scores) or none (each run alone)"),
       Option("quantile", 0.95, "quantile of the training scores used as alert threshold"),
-      NORMAL_CLASSES, RUNS)
+      K, NORMAL_CLASSES, RUNS)
 def anomaly(run, out_dir: str, options: dict) -> dict:
-    """One-class anomaly detection by the run's own objective: AUROC, precision, recall, F1."""
-    quantile = options["quantile"]
-    score = options["score"]
+    """One-class anomaly detection by the chosen score: AUROC, precision, recall, F1."""
+    score_components(options["score"])  # an unknown score fails before any model runs
     ds = run.dataset
     if ds.test_labels is None:
         raise ValueError(f"task 'anomaly' needs test labels, and {ds.name!r} has none")
     names = ds.class_names or tuple(map(str, range(ds.num_classes)))
     one_class = bool(run.config.data.one_class)
+    members = [(r, one, normal_classes(one, r, options))
+               for r, one in runs_to_evaluate(run, out_dir, options)]
     per_run, panels = [], []
-    for r, one in runs_to_evaluate(run, out_dir, options):
-        normal = normal_classes(one, r, options)
-        # the run's normal training examples (all of them when the split has no labels)
-        train_x = ds.train if ds.train_labels is None else ds.train[
-            np.isin(ds.train_labels, normal)]
-        train_scores = anomaly_scores(one, train_x, score)
-        test_scores = anomaly_scores(one, ds.test, score)
-        is_anomaly = ~np.isin(ds.test_labels, normal)
-        report = detection_report(train_scores, test_scores, is_anomaly, quantile)
-        label = "+".join(names[c] for c in normal)
-        per_run.append({"run": r, "normal": label, **report})
-        panels.append({"name": f"normal: {label}  AUROC {report['auroc']:.3f}",
+    for group in detector_groups(members, options["ensemble"]):
+        row, test_scores, is_anomaly = evaluate_detector(group, options)
+        label = "+".join(names[c] for c in group[0][2])
+        per_run.append({**row, "normal": label})
+        panels.append({"name": f"normal: {label}  AUROC {row['auroc']:.3f}",
                        "normal": test_scores[~is_anomaly], "anomalous": test_scores[is_anomaly],
-                       "threshold": report["train_quantile"]["threshold"]})
-    viz.save(score_histograms(panels, f"{ds.name}: anomaly scores ({score})"),
+                       "threshold": row["train_quantile"]["threshold"]})
+    viz.save(score_histograms(panels, f"{ds.name}: anomaly scores ({options['score']})"),
              os.path.join(out_dir, "anomaly_scores.png"))
-    result = {"epoch": run.epoch, "score": score,
+    result = {"epoch": run.epoch, "score": options["score"], "ensemble": options["ensemble"],
               "protocol": "one model per normal class" if one_class else "normal vs rest",
               "mean_auroc": float(np.mean([p["auroc"] for p in per_run])), "per_run": per_run}
     if one_class:

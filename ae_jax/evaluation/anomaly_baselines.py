@@ -11,7 +11,8 @@ split, AUROC with class c as normal:
          hindsight on the test set).
   pca    reconstruction error ||x - V_K V_K^T (x - mu) - mu||^2 of a K-component PCA of the
          class (K = pca_components, default 32: the AE's code size).
-  knn    mean Euclidean distance to the k nearest training images of the class (k = 5).
+  knn    mean Euclidean distance to the k nearest training images of the class (k = 5;
+         anomaly.knn_scores, the `anomaly` task's pixel_knn).
 
     python evaluate.py --workdir=runs/anomaly_fmnist --task=anomaly_baselines
 """
@@ -25,14 +26,13 @@ import numpy as np
 
 from ae_jax.data import to_float
 from ae_jax.evaluation import task
-from ae_jax.evaluation.anomaly import NORMAL_CLASSES, normal_classes
+from ae_jax.evaluation.anomaly import NORMAL_CLASSES, K, knn_scores, normal_classes
 from ae_jax.evaluation.metrics import auroc
 from ae_jax.evaluation.options import Option
 
 BASELINES = ("ocsvm", "pca", "knn")
 NU = Option("nu", 0.1, "OC-SVM's nu: bound on the fraction of training outliers")
 PCA_COMPONENTS = Option("pca_components", 32, "components of the PCA baseline")
-K = Option("k", 5, "neighbours whose mean distance is the kNN score")
 
 
 def ocsvm_scores(train: np.ndarray, test: np.ndarray, nu: float = 0.1) -> np.ndarray:
@@ -48,18 +48,6 @@ def pca_scores(train: np.ndarray, test: np.ndarray, k: int) -> np.ndarray:
     v = vt[:k].T  # (D, K)
     centred = test - mu
     return np.sum(np.square(centred - centred @ v @ v.T), axis=1)
-
-
-def knn_scores(train: np.ndarray, test: np.ndarray, k: int = 5, chunk: int = 1000):
-    """Mean distance to the k nearest training rows, by ||a||^2 - 2 a.b + ||b||^2."""
-    train_sq = np.sum(np.square(train), 1)
-    out = []
-    for start in range(0, len(test), chunk):
-        part = test[start:start + chunk]
-        d2 = np.sum(np.square(part), 1)[:, None] - 2.0 * part @ train.T + train_sq[None]
-        nearest = np.partition(np.maximum(d2, 0.0), k - 1, axis=1)[:, :k]
-        out.append(np.sqrt(nearest).mean(1))
-    return np.concatenate(out)
 
 
 def baseline_names(options: dict) -> list[str]:
