@@ -10,6 +10,8 @@ Points (each a call to `reached(point)`):
     checkpoint_save     a checkpoint's asynchronous save has begun and is not committed
     trash               one of the old checkpoints that rotation moved to checkpoints/.trash
                         is half deleted
+    benchmark_model     the zoo benchmark (ae_jax/benchmark.py) has written a model's
+                        results (results.csv / .md), the next model not begun
 
 Unset (the normal case) `reached` is one dictionary lookup.
 """
