@@ -12,44 +12,34 @@ import pytest
 from ae_jax.benchmark import parse_setting, run_benchmark, select, zoo_configs
 from tests.conftest import ROOT
 
-TINY = textwrap.dedent('''
-    """A tiny VAE for the benchmark test."""
-    from configs import vae
 
-    ZOO = dict(model="tiny VAE", paper="Kingma & Welling 2014")
+def tiny_config(base: str, doc: str, model: str, paper: str) -> str:
+    """A zoo config file on digits: `base`'s model with one hidden layer of 32, 4 latents."""
+    return textwrap.dedent(f'''
+        """{doc}"""
+        from configs import {base}
 
-
-    def get_config():
-        config = vae.get_config()
-        config.data.name = "digits"
-        config.model.hidden_sizes = (32,)
-        config.model.latent_dim = 4
-        config.batch_size = 64
-        config.tensorboard = False
-        config.num_plot_images = 0
-        config.num_sample_images = 0
-        return config
-''')
+        ZOO = dict(model="{model}", paper="{paper}")
 
 
-TINY_RAE = textwrap.dedent('''
-    """A tiny RAE-L2 (deterministic: no density, prior N(0, I)) for the benchmark test."""
-    from configs import rae_l2
+        def get_config():
+            config = {base}.get_config()
+            config.data.name = "digits"
+            config.model.hidden_sizes = (32,)
+            config.model.latent_dim = 4
+            config.batch_size = 64
+            config.tensorboard = False
+            config.num_plot_images = 0
+            config.num_sample_images = 0
+            return config
+    ''')
 
-    ZOO = dict(model="tiny RAE", paper="Ghosh et al. 2020, From Variational to Deterministic")
 
-
-    def get_config():
-        config = rae_l2.get_config()
-        config.data.name = "digits"
-        config.model.hidden_sizes = (32,)
-        config.model.latent_dim = 4
-        config.batch_size = 64
-        config.tensorboard = False
-        config.num_plot_images = 0
-        config.num_sample_images = 0
-        return config
-''')
+TINY = tiny_config("vae", "A tiny VAE for the benchmark test.", "tiny VAE",
+                   "Kingma & Welling 2014")
+TINY_RAE = tiny_config("rae_l2", "A tiny RAE-L2 (deterministic: no density, prior N(0, I)) "
+                       "for the benchmark test.", "tiny RAE",
+                       "Ghosh et al. 2020, From Variational to Deterministic")
 # scoring settings small enough for the CPU: few samples, a one-epoch classifier
 FAST = dict(samples=60, classifier_epochs=1, probe_examples=300)
 
