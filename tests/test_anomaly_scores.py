@@ -146,3 +146,30 @@ def test_anomaly_task_reports_one_detector_per_class(two_seed_workdir):
         [a for p in mean["per_run"] for a in p["member_auroc"]])
     ssim = task(run, out_dir, {"score": "ssim+code_mahalanobis", "runs": [2]})
     assert ssim["per_run"][0]["runs"] == [2] and 0.5 < ssim["mean_auroc"] <= 1.0
+
+
+def test_score_select_chooses_on_one_half_and_reports_the_other(two_seed_workdir):
+    from ae_jax.evaluation.anomaly import SELECTION_CANDIDATES, selection_half
+
+    run = ae_jax.load(two_seed_workdir)
+    out_dir = os.path.join(two_seed_workdir, "eval")
+    os.makedirs(out_dir, exist_ok=True)
+    result = get_task("anomaly")(run, out_dir, {"score": "select"})
+    selection = result["selection"]
+    table = selection["candidates"]
+    assert len(SELECTION_CANDIDATES) == 10 and list(table) == list(SELECTION_CANDIDATES)
+    chosen = selection["chosen"]
+    assert table[chosen]["selection_auroc"] == max(t["selection_auroc"] for t in table.values())
+    assert result["score"] == chosen and selection["evaluation_auroc"] == pytest.approx(
+        table[chosen]["evaluation_auroc"])
+    # the evaluation-half figure, recomputed by hand from the chosen score alone
+    half = selection_half(len(run.dataset.test))
+    assert 0 < half.sum() < len(half) and half.sum() == len(half) // 2
+    by_hand = []
+    for group in detector_groups(_members(two_seed_workdir)):
+        _, scores, is_anomaly = evaluate_detector(group, {"score": chosen, "k": 5,
+                                                          "quantile": 0.95})
+        by_hand.append(auroc(scores[~half], is_anomaly[~half]))
+    assert selection["evaluation_auroc"] == pytest.approx(np.mean(by_hand), rel=1e-9)
+    assert result["mean_auroc"] == pytest.approx(
+        np.mean([p["auroc"] for p in result["per_run"]]))

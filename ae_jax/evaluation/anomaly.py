@@ -36,6 +36,14 @@ is the mean of its members' scores, s(x) = (1/S) sum_r s_r(x) (each member's com
 normalised by its own training statistics); its row also lists each member's AUROC.
 `ensemble=none` reports every run alone.
 
+Choosing the score honestly (`score=select`): every candidate of SELECTION_CANDIDATES (the
+four autoencoder base scores mse, ssim, code_knn, code_mahalanobis and their six pairs) is
+computed, and the one with the highest mean AUROC over the detectors on a random half of the
+test split (the selection half, the validation half of `validation_f1` below) is chosen. The
+result then reports, under "selection", every candidate's mean AUROC on both halves and the
+chosen score's on the other half (the evaluation half), which no choice has seen: that is the
+figure to quote. The rows below it are the chosen score's on the whole test split.
+
 On the test split
 
     AUROC = P(score(anomaly) > score(normal))   (ties count 1/2; metrics.auroc)
@@ -74,6 +82,9 @@ RECONSTRUCTION_SCORES = ("objective", "mse", "ssim")
 CODE_SCORES = ("code_knn", "code_mahalanobis")
 SCORES = (*RECONSTRUCTION_SCORES, *CODE_SCORES, "pixel_knn")
 ENSEMBLES = ("mean", "none")
+AE_SCORES = ("mse", "ssim", "code_knn", "code_mahalanobis")
+SELECTION_CANDIDATES = (*AE_SCORES, *(f"{a}+{b}" for i, a in enumerate(AE_SCORES)
+                                      for b in AE_SCORES[i + 1:]))
 MAHALANOBIS_RIDGE = 1e-3  # lambda / (tr(Sigma) / K), fixed in advance
 
 NORMAL_CLASSES = Option("normal_classes", None, "the classes (names or label indices) that are "
@@ -96,7 +107,10 @@ def normal_classes(run, run_index: int, options: dict) -> list[int]:
 
 
 def score_components(score: str) -> list[str]:
-    """The base scores of `score` ("mse", or a combination "mse+code_knn")."""
+    """The base scores of `score` ("mse", or a combination "mse+code_knn"; "select": every
+    base score of SELECTION_CANDIDATES)."""
+    if score == "select":
+        return list(AE_SCORES)
     parts = [p.strip() for p in str(score).split("+")]
     unknown = [p for p in parts if p not in SCORES]
     if unknown:
@@ -202,10 +216,18 @@ def standardised_mean(pairs):
     return out_train / len(pairs), out_test / len(pairs)
 
 
-def detector_scores(run, score: str, train_x, test_x, k: int = 5):
+def detector_scores(run, score: str, train_x, test_x, k: int = 5, cache: dict | None = None):
     """(training scores, test scores) of one run under `score` (a base score or a
-    '+'-combination: standardised_mean of its components)."""
-    pairs = [component_scores(run, name, train_x, test_x, k) for name in score_components(score)]
+    '+'-combination: standardised_mean of its components). `cache`, a dict kept by the
+    caller, holds each component of each run once when several scores share it."""
+    cache = {} if cache is None else cache
+
+    def component(name):
+        if (id(run), name) not in cache:
+            cache[id(run), name] = component_scores(run, name, train_x, test_x, k)
+        return cache[id(run), name]
+
+    pairs = [component(name) for name in score_components(score)]
     return pairs[0] if len(pairs) == 1 else standardised_mean(pairs)
 
 
@@ -247,7 +269,7 @@ def detection_report(train_scores, test_scores, is_anomaly, quantile: float = 0.
            "num_test_anomalous": int(is_anomaly.sum()),
            "train_quantile": {"quantile": quantile, **precision_recall_f1(
                test_scores, is_anomaly, quantile_threshold(train_scores, quantile))}}
-    half = np.random.default_rng(seed).permutation(len(test_scores)) < len(test_scores) // 2
+    half = selection_half(len(test_scores), seed)
     t = best_f1_threshold(test_scores[half], is_anomaly[half])
     out["validation_f1"] = {"validation_examples": int(half.sum()),
                             **precision_recall_f1(test_scores[~half], is_anomaly[~half], t)}
@@ -280,13 +302,20 @@ def _train_examples(ds, normal):
     return ds.train if ds.train_labels is None else ds.train[np.isin(ds.train_labels, normal)]
 
 
-def evaluate_detector(group, options: dict) -> tuple[dict, np.ndarray, np.ndarray]:
+def selection_half(num_test: int, seed: int = 0) -> np.ndarray:
+    """The random half of the test split (bool mask) on which `score=select` chooses and
+    `validation_f1` sets its threshold; the other half is never used to choose."""
+    return np.random.default_rng(seed).permutation(num_test) < num_test // 2
+
+
+def evaluate_detector(group, options: dict, cache: dict | None = None
+                      ) -> tuple[dict, np.ndarray, np.ndarray]:
     """(report row, test scores, is_anomaly) of one detector: a group [(r, run, normal)]
     of runs with the same normal classes, scored by the mean of their scores."""
     ds, normal = group[0][1].dataset, group[0][2]
     train_x = _train_examples(ds, normal)
     is_anomaly = ~np.isin(ds.test_labels, normal)
-    pairs = [detector_scores(one, options["score"], train_x, ds.test, options["k"])
+    pairs = [detector_scores(one, options["score"], train_x, ds.test, options["k"], cache)
              for _, one, _ in group]
     train_scores, test_scores = ensemble_mean(pairs)
     row = {"run": group[0][0], "runs": [r for r, _, _ in group],
@@ -296,9 +325,29 @@ def evaluate_detector(group, options: dict) -> tuple[dict, np.ndarray, np.ndarra
     return row, test_scores, is_anomaly
 
 
+def select_score(groups, options: dict, cache: dict) -> dict:
+    """The "selection" block of `score=select` (module docstring): each candidate's mean
+    AUROC over the detectors on the selection half and on the evaluation half, the chosen
+    candidate (best on the selection half) and its evaluation-half figure."""
+    table = {}
+    for name in SELECTION_CANDIDATES:
+        halves = []
+        for group in groups:
+            _, scores, is_anomaly = evaluate_detector(group, {**options, "score": name}, cache)
+            half = selection_half(len(scores))
+            halves.append((auroc(scores[half], is_anomaly[half]),
+                           auroc(scores[~half], is_anomaly[~half])))
+        table[name] = {"selection_auroc": float(np.mean([h[0] for h in halves])),
+                       "evaluation_auroc": float(np.mean([h[1] for h in halves]))}
+    chosen = max(table, key=lambda name: table[name]["selection_auroc"])
+    return {"chosen": chosen, "evaluation_auroc": table[chosen]["evaluation_auroc"],
+            "candidates": table}
+
+
 @task("anomaly",
       Option("score", "objective", "anomaly score: one of " + ", ".join(SCORES) + ", or "
-             "several joined by '+' (the mean of their z-scores by training statistics)"),
+             "several joined by '+' (the mean of their z-scores by training statistics), or "
+             "select (chosen among ten on a held-out half of the test split)"),
       Option("ensemble", "mean", "runs with the same normal classes: mean (one detector, "
              "the mean of their scores) or none (each run alone)"),
       Option("quantile", 0.95, "quantile of the training scores used as alert threshold"),
@@ -313,9 +362,13 @@ def anomaly(run, out_dir: str, options: dict) -> dict:
     one_class = bool(run.config.data.one_class)
     members = [(r, one, normal_classes(one, r, options))
                for r, one in runs_to_evaluate(run, out_dir, options)]
+    groups, cache, selection = detector_groups(members, options["ensemble"]), {}, None
+    if options["score"] == "select":
+        selection = select_score(groups, options, cache)
+        options = {**options, "score": selection["chosen"]}
     per_run, panels = [], []
-    for group in detector_groups(members, options["ensemble"]):
-        row, test_scores, is_anomaly = evaluate_detector(group, options)
+    for group in groups:
+        row, test_scores, is_anomaly = evaluate_detector(group, options, cache)
         label = "+".join(names[c] for c in group[0][2])
         per_run.append({**row, "normal": label})
         panels.append({"name": f"normal: {label}  AUROC {row['auroc']:.3f}",
@@ -328,4 +381,6 @@ def anomaly(run, out_dir: str, options: dict) -> dict:
               "mean_auroc": float(np.mean([p["auroc"] for p in per_run])), "per_run": per_run}
     if one_class:
         result["auroc_per_class"] = {p["normal"]: p["auroc"] for p in per_run}
+    if selection is not None:
+        result["selection"] = selection
     return result
