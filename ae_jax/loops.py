@@ -93,6 +93,9 @@ def host_chunks(data: np.ndarray, rows: np.ndarray, chunk: int, sharding=None,
             yield pending.popleft().result()
 
 
+PROGRESS_POINTS = 20  # syncs per epoch for the step progress display (steps loop)
+
+
 class EpochRunner:
     """Runs one training epoch of a given loop shape; `runner(state, data, epoch)`.
 
@@ -180,31 +183,41 @@ class EpochRunner:
         self._scan = jax.jit(scan, donate_argnums=0)
         self._chunk = jax.jit(chunk, donate_argnums=0)
 
-    def _train_rows(self, state, data, idx):
-        """Train on the batches `data[idx]`, idx (..., k, B), with the runner's loop shape."""
+    def _train_rows(self, state, data, idx, progress=None, done: int = 0):
+        """Train on the batches `data[idx]`, idx (..., k, B), with the runner's loop shape;
+        the steps loop calls `progress(steps done)` about PROGRESS_POINTS times an epoch,
+        each time after the device has finished those steps (a sync, not a dispatch count)."""
         if self.loop == "scan":
             return self._scan(state, data, idx)
         sums = None
+        calls_between = max(1, self.steps // (PROGRESS_POINTS * self.steps_per_call))
         for i, start in enumerate(range(0, idx.shape[-2], self.steps_per_call)):
             state, part = self._chunk(state, data, idx[..., start:start + self.steps_per_call, :])
             sums = _add(sums, part)
             if self.sync_every and (i + 1) % self.sync_every == 0:
                 jax.block_until_ready(state)
+            if progress is not None and (i + 1) % calls_between == 0:
+                jax.block_until_ready(state)
+                progress(done + min(start + self.steps_per_call, idx.shape[-2]))
         return state, sums
 
-    def __call__(self, state, data, epoch: int):
+    def __call__(self, state, data, epoch: int, progress=None):
+        """(state, mean metrics) after one epoch; `progress(steps done)`, if given, is told
+        how far the epoch is, where the loop has steps to count (not inside one scan)."""
         if isinstance(data, np.ndarray):  # streaming: host batches, prefetched
             rows = np.asarray(jax.device_get(self._indices(state.key, epoch, self.run_indices)))
             sharding = None if self.mesh is None else replicated(self.mesh)
-            sums = None
+            sums, done = None, 0
             for chunk_data, local in host_chunks(data, rows, self.stream_batches, sharding):
-                state, part = self._train_rows(state, chunk_data, local)
-                sums = _add(sums, part)
+                state, part = self._train_rows(state, chunk_data, local, progress, done)
+                sums, done = _add(sums, part), done + local.shape[-2]
+                if progress is not None and self.loop == "scan":
+                    progress(done)
         elif self.loop == "scan":
             state, sums = self._whole_epoch(state, data, epoch, self.run_indices)
         else:
             idx = self._indices(state.key, epoch, self.run_indices)
-            state, sums = self._train_rows(state, data, idx)
+            state, sums = self._train_rows(state, data, idx, progress)
         return state, jax.tree_util.tree_map(lambda s: s / self.steps, sums)
 
 

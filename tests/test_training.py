@@ -45,6 +45,18 @@ def test_scan_and_unrolled_steps_agree():
     np.testing.assert_allclose(m1["loss"], m2["loss"], rtol=1e-5)
 
 
+def test_steps_loop_reports_progress_every_few_steps_and_changes_no_bit():
+    config = digits_config()
+    _, family, state, flat = family_setup(config)
+    runner = EpochRunner(family.train_step, len(flat), 16, "steps")  # 1437 // 16 = 89 steps
+    seen = []
+    plain, _ = runner(jax.tree_util.tree_map(jnp.copy, state), flat, 1)
+    told, _ = runner(jax.tree_util.tree_map(jnp.copy, state), flat, 1, progress=seen.append)
+    assert seen == list(range(4, 89, 4))  # 89 // 20 = every 4 steps
+    for a, b in zip(_params(plain), _params(told), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_evaluation_counts_the_last_partial_batch_once():
     config = digits_config()
     ds, family, state, _ = family_setup(config)
@@ -101,3 +113,17 @@ def test_bfloat16_compute_keeps_float32_params_and_matches_loss():
         assert all(p.dtype == jnp.float32 for p in _params(state))
         results[dtype] = float(metrics["loss"])
     assert results["bfloat16"] == pytest.approx(results["float32"], rel=0.03)
+
+
+def test_step_progress_logs_a_line_per_interval_without_a_bar(monkeypatch, caplog):
+    import logging
+
+    from ae_jax.engine import epoch_loop
+
+    monkeypatch.setattr(epoch_loop, "STEP_LOG_SECONDS", 0.0)
+    steps = epoch_loop.StepProgress(epoch=3, total_steps=10, use_bar=False)
+    with caplog.at_level(logging.INFO):
+        for done in (4, 8, 10):
+            steps(done)
+    steps.close()
+    assert [r.getMessage() for r in caplog.records] == ["epoch 3: step 4/10", "epoch 3: step 8/10"]

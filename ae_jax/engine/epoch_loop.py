@@ -71,6 +71,34 @@ def epoch_line(epoch: int, num_epochs: int, train: dict, test: dict, seconds: fl
             f"{seconds:.2f} s")
 
 
+STEP_LOG_SECONDS = 30.0  # without a bar, a step line at most this often within an epoch
+
+
+class StepProgress:
+    """Progress within one epoch of a loop that has steps to count (the per-step loop, or
+    streamed chunks): a second, transient tqdm bar on a terminal; in a log, a line
+    `epoch e: step s/S` when STEP_LOG_SECONDS have passed since the last line."""
+
+    def __init__(self, epoch: int, total_steps: int, use_bar: bool):
+        self.epoch, self.total = epoch, total_steps
+        self.bar = tqdm(total=total_steps, desc=f"epoch {epoch} steps", leave=False,
+                        disable=not use_bar) if use_bar else None
+        self.last = time.perf_counter()
+
+    def __call__(self, steps_done: int) -> None:
+        if self.bar is not None:
+            self.bar.update(steps_done - self.bar.n)
+            return
+        now = time.perf_counter()
+        if now - self.last >= STEP_LOG_SECONDS and steps_done < self.total:
+            logging.info("epoch %d: step %d/%d", self.epoch, steps_done, self.total)
+            self.last = now
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def profile_trace(workdir: str, active: bool):
     """A `jax.profiler` trace into <workdir>/profile (TensorBoard's profile plugin reads it)
     while `active`; a no-op context otherwise."""
@@ -100,9 +128,12 @@ def run_epochs(state, runner, train_data, evaluate: Callable, *, start_epoch: in
         for epoch in bar:
             with profile_trace(workdir, epoch == traced):
                 t0 = time.perf_counter()
-                state, train_metrics = runner(state, train_data, epoch)
+                steps = StepProgress(epoch, runner.steps, use_bar) if leader else None
+                state, train_metrics = runner(state, train_data, epoch, progress=steps)
                 train_metrics = to_host(train_metrics)
                 seconds = time.perf_counter() - t0
+                if steps is not None:
+                    steps.close()
             last_epoch = epoch
             check_finite(train_metrics, epoch, "train", workdir, mngr)
             test_metrics = to_host(evaluate(state))
