@@ -16,6 +16,7 @@ import os
 from absl import app, flags, logging
 
 from ae_jax import compilation_cache
+from ae_jax.engine import quiet_libraries
 from ae_jax.errors import reports_user_errors
 from ae_jax.evaluation import TASKS, get_task
 from ae_jax.evaluation.samplers import SAMPLER, SAMPLERS
@@ -66,6 +67,7 @@ def main(argv):
     if not FLAGS.workdir:
         raise ValueError("--workdir=<dir> is required (or --list_tasks)")
     logging.set_verbosity(logging.INFO)
+    quiet_libraries()
     compilation_cache.enable()
     task = get_task(FLAGS.task)  # unknown names and options fail before any loading
     options = task.resolve(_parse_options(FLAGS.option))
