@@ -3,7 +3,8 @@
     python evaluate.py --workdir=<dir> --task=<task> [--option=key=value ...]
     python evaluate.py --list_tasks
 
-Writes <dir>/eval/<task>.json and the task's figures in <dir>/eval/. Each task declares its
+Writes <dir>/eval/<task>.json and the task's figures in <dir>/eval/ (<dir>/eval_best/ for
+`--checkpoint=best`, the keep_best checkpoint). Each task declares its
 options (ae_jax/evaluation/options.py): an unknown key is an error naming the known ones,
 and values are converted to the declared type; `--list_tasks` prints them all. A value is
 read as JSON when it parses (`[1,2]`, `0.5`, `true`), else as a string (`gaussian,block`,
@@ -27,6 +28,8 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "a training workdir")
 flags.DEFINE_string("task", "reconstruction", "evaluation task")
 flags.DEFINE_multi_string("option", [], "task option as key=value (repeatable)")
+flags.DEFINE_enum("checkpoint", "latest", ["latest", "best"], "the newest checkpoint, or the "
+                  "keep_best one (trained with --config.keep_best=<test metric>)")
 flags.DEFINE_bool("list_tasks", False, "print every task and sampler with its options, and exit")
 
 
@@ -71,8 +74,9 @@ def main(argv):
     compilation_cache.enable()
     task = get_task(FLAGS.task)  # unknown names and options fail before any loading
     options = task.resolve(_parse_options(FLAGS.option))
-    run = load(FLAGS.workdir)
-    out_dir = os.path.join(FLAGS.workdir, "eval")
+    best = FLAGS.checkpoint == "best"
+    run = load(FLAGS.workdir, best=best)
+    out_dir = os.path.join(FLAGS.workdir, "eval_best" if best else "eval")
     os.makedirs(out_dir, exist_ok=True)
     result = task(run, out_dir, options)
     path = os.path.join(out_dir, f"{FLAGS.task}.json")

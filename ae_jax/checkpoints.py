@@ -53,6 +53,46 @@ def manager(workdir: str, keep: int = 3, read_only: bool = False) -> ocp.Checkpo
     return ocp.CheckpointManager(directory, options=options)
 
 
+BEST = "checkpoints_best"  # the workdir's folder of the keep_best checkpoints
+
+
+def best_manager(workdir: str, metric: str, read_only: bool = False) -> ocp.CheckpointManager:
+    """The manager of `config.keep_best`: one checkpoint, that of the epoch with the lowest
+    test `metric`, in <workdir>/checkpoints_best/<metric> (a resume that ranks by another
+    metric starts its own folder). Orbax ranks them (best_fn, best_mode "min", max_to_keep
+    1); `save_if_best` writes only an epoch that beats the kept one."""
+    directory = os.path.abspath(os.path.join(workdir, BEST, metric))
+    if read_only:
+        options = ocp.CheckpointManagerOptions(read_only=True, create=False)
+        return ocp.CheckpointManager(directory, options=options)
+    empty_trash(directory)
+    options = ocp.CheckpointManagerOptions(
+        max_to_keep=1, best_fn=lambda metrics: metrics[metric], best_mode="min",
+        keep_checkpoints_without_metrics=False, create=True, todelete_subdir=TRASH,
+        cleanup_tmp_directories=True)
+    return ocp.CheckpointManager(directory, options=options)
+
+
+def best_value(mngr: ocp.CheckpointManager, metric: str) -> float:
+    """The test `metric` of the kept best checkpoint (inf when there is none)."""
+    step = mngr.best_step()
+    if step is None:
+        return float("inf")
+    with open(os.path.join(_step_dir(mngr, step), "ranked_by", "metadata")) as f:
+        return float(json.load(f)[metric])
+
+
+def save_if_best(mngr: ocp.CheckpointManager, epoch: int, state, config_dict: dict,
+                 metric: str, value: float) -> bool:
+    """Save `epoch` into the keep_best manager if its test `metric` is lower than the kept
+    one's (an epoch already there, trained again after a kill, is not written twice)."""
+    finish(mngr)
+    if epoch in mngr.all_steps() or not value < best_value(mngr, metric):
+        return False
+    save(mngr, epoch, state, config_dict, metrics={metric: float(value)})
+    return True
+
+
 def empty_trash(directory: str) -> None:
     """Delete the checkpoints that rotation moved to `directory`/.trash (a kill part-way
     leaves the rest for the next call; nothing there is ever read)."""
@@ -85,21 +125,20 @@ def checksum(state) -> str:
     return digest.hexdigest()
 
 
-def save(mngr: ocp.CheckpointManager, epoch: int, state, config_dict: dict) -> None:
+def save(mngr: ocp.CheckpointManager, epoch: int, state, config_dict: dict,
+         metrics: dict | None = None) -> None:
     """Save `state` (its array leaves), the config and the arrays' checksum as `epoch`
     (asynchronously: the previous save is finished first, the trash emptied, and the disk
-    checked for room)."""
+    checked for room); `metrics` also go to Orbax, for a manager that ranks by them."""
     finish(mngr)
     empty_trash(str(mngr.directory))
     _check_room(mngr, state)
+    items = dict(state=ocp.args.StandardSave(state), config=ocp.args.JsonSave(config_dict),
+                 checksum=ocp.args.JsonSave({"sha256": checksum(state)}))
+    if metrics is not None:  # readable without Orbax's metrics API (which varies by version)
+        items["ranked_by"] = ocp.args.JsonSave(metrics)
     try:
-        mngr.save(
-            epoch,
-            args=ocp.args.Composite(
-                state=ocp.args.StandardSave(state), config=ocp.args.JsonSave(config_dict),
-                checksum=ocp.args.JsonSave({"sha256": checksum(state)}),
-            ),
-        )
+        mngr.save(epoch, args=ocp.args.Composite(**items), metrics=metrics)
     except Exception as e:  # noqa: BLE001 - a failed write is reported in one line
         raise CheckpointError(_write_failure(mngr, e)) from e
     faults.reached("checkpoint_save")

@@ -42,6 +42,7 @@ class Run:
     state: State
     epoch: int
     run_index: int = 0  # which of the workdir's num_runs vmapped runs this is
+    best: bool = False  # restored from the keep_best checkpoint, not the newest
     batch_size: int = 1000
     _compiled: dict = dataclasses.field(default_factory=dict, repr=False)
 
@@ -154,19 +155,24 @@ def read_config(workdir: str) -> ml_collections.ConfigDict:
                          "holding its config; retrain it") from None
 
 
-def load(workdir: str, run_index: int = 0) -> Run:
-    """The run in `workdir`, rebuilt from its config.json and newest checkpoint; for a
-    workdir of several vmapped runs (num_runs > 1), run `run_index` of them."""
+def load(workdir: str, run_index: int = 0, best: bool = False) -> Run:
+    """The run in `workdir`, rebuilt from its config.json and newest checkpoint (with
+    `best`, the keep_best checkpoint: the epoch of the lowest test `config.keep_best`); for
+    a workdir of several vmapped runs (num_runs > 1), run `run_index` of them."""
     config = read_config(workdir)
+    if best and not config.get("keep_best"):
+        raise ValueError(f"{workdir} was trained without keep_best, so it has no best "
+                         "checkpoint; train with --config.keep_best=loss")
     dataset = load_dataset(config.data)
     steps = max(1, len(dataset.train) // config.batch_size)
     family = build_family(config, dataset.example_shape, steps)
     template = initial_state(family, config.num_runs, config.seed)
-    mngr = checkpoints.manager(workdir, read_only=True)
+    mngr = (checkpoints.best_manager(workdir, config.keep_best, read_only=True) if best
+            else checkpoints.manager(workdir, read_only=True))
     epoch, state = checkpoints.restore_latest(mngr, template)
     if epoch == 0:
         raise FileNotFoundError(
             f"{workdir} holds no trained checkpoint; train it first with train.py")
     if config.num_runs > 1:
         state = run_slice(state, run_index)
-    return Run(workdir, config, dataset, family, state, epoch, run_index)
+    return Run(workdir, config, dataset, family, state, epoch, run_index, best)

@@ -225,6 +225,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.steps_per_call = 1     # loop=steps: steps unrolled into one compiled call
     config.checkpoint_every_epochs = 1  # epochs between checkpoints (and at the end)
     config.keep_checkpoints = 3   # newest checkpoints kept in the workdir
+    config.keep_best = ""         # test metric, e.g. "loss": keep its lowest epoch too ("": off)
     config.plot_every_epochs = 0  # epochs between plots; 0: plots at the end only
     config.num_plot_images = 10   # test images in the reconstruction plots
     config.num_sample_images = 64  # families that sample (GANs, VAEs): images in the grid

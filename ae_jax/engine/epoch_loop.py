@@ -110,12 +110,15 @@ def profile_trace(workdir: str, active: bool):
 def run_epochs(state, runner, train_data, evaluate: Callable, *, start_epoch: int,
                num_epochs: int, mngr, writer, config_dict: dict, workdir: str,
                checkpoint_every: int = 1, progress_bar: bool = True, profile: bool = False,
-               postfix: Callable | None = None, after_epoch: Callable | None = None):
+               postfix: Callable | None = None, after_epoch: Callable | None = None,
+               best: tuple | None = None):
     """Train epochs start_epoch + 1 .. num_epochs; returns (state, last trained epoch).
 
     `evaluate(state) -> metrics` gives the test split's numbers; `postfix(train, test)` the
     progress-bar fields; `after_epoch(state, epoch)` runs last in each epoch (plots). The
     train "seconds" of an epoch time the runner call until its metrics are on the host.
+    `best` = (keep_best manager, test metric): an epoch that lowers the metric is saved
+    there too, before the epoch's own checkpoint (so a kill between them loses no best).
     """
 
     last_epoch = start_epoch
@@ -144,6 +147,9 @@ def run_epochs(state, runner, train_data, evaluate: Callable, *, start_epoch: in
             writer.write(epoch, "test", test_metrics)
             writer.flush()
             stop = signals.requested()
+            if best is not None:
+                checkpoints.save_if_best(best[0], epoch, state, config_dict, best[1],
+                                         test_metrics[best[1]])
             if epoch % checkpoint_every == 0 or epoch == num_epochs or stop:
                 checkpoints.save(mngr, epoch, state, config_dict)
             if stop:
@@ -157,6 +163,7 @@ def run_epochs(state, runner, train_data, evaluate: Callable, *, start_epoch: in
                 after_epoch(state, epoch)
     finally:
         writer.close()
-        checkpoints.finish(mngr)
-        checkpoints.empty_trash(str(mngr.directory))
+        for manager in (mngr, *(() if best is None else best[:1])):
+            checkpoints.finish(manager)
+            checkpoints.empty_trash(str(manager.directory))
     return state, last_epoch

@@ -125,21 +125,36 @@ def train_and_evaluate(config, workdir: str, run_hparams: dict | None = None):
             write_workdir_files(workdir, config_dict, summary)
             return None
         mngr, start_epoch, state = _initial_state(config, family, run_hparams, mesh, workdir)
-        write_workdir_files(workdir, config_dict, summary)
-        return _train(config, config_dict, workdir, dataset, family, run_indices, num_train,
-                      mesh, mngr, start_epoch, state)
+        return _train(config, config_dict, summary, workdir, dataset, family, run_indices,
+                      num_train, mesh, mngr, start_epoch, state)
 
 
-def _train(config, config_dict, workdir, dataset, family, run_indices, num_train, mesh, mngr,
-           start_epoch, state):
+def check_keep_best(metric: str, evaluate, state, test_data) -> None:
+    """Refuse a `keep_best` that names no test metric of this model, from the shapes of the
+    evaluation (jax.eval_shape: nothing is computed), before anything is written."""
+    if not metric:
+        return
+    abstract = jax.ShapeDtypeStruct(test_data.shape, test_data.dtype)
+    names = sorted(jax.eval_shape(evaluate, state, abstract))
+    if metric not in names:
+        raise ValueError(f"config field keep_best: {metric!r} is not a test metric of this "
+                         f"model; use one of {', '.join(names)} (or \"\" for none)")
+
+
+def _train(config, config_dict, summary, workdir, dataset, family, run_indices, num_train,
+           mesh, mngr, start_epoch, state):
     """The epochs after `start_epoch`, then the final plots; returns the state."""
-    writer = MetricWriter(workdir, config.tensorboard)
-    writer.truncate(start_epoch)
     loop = choose_loop(config.loop, family.prefers_steps_on_cpu())
     train_data, test_data, placement = place_data(dataset, config.data.placement, mesh,
                                                   family.uses_labels())
     runner, evaluate = _runner_and_evaluator(config, family, num_train, run_indices, mesh,
                                              loop)
+    check_keep_best(config.keep_best, evaluate, state, test_data)
+    write_workdir_files(workdir, config_dict, summary)
+    writer = MetricWriter(workdir, config.tensorboard)
+    writer.truncate(start_epoch)
+    best = (checkpoints.best_manager(workdir, config.keep_best), config.keep_best
+            ) if config.keep_best else None
 
     def after_epoch(state, epoch):
         if config.plot_every_epochs and epoch % config.plot_every_epochs == 0:
@@ -158,7 +173,7 @@ def _train(config, config_dict, workdir, dataset, family, run_indices, num_train
         state, runner, train_data, lambda s: evaluate(s, test_data), start_epoch=start_epoch,
         num_epochs=config.num_epochs, mngr=mngr, writer=writer, config_dict=config_dict,
         workdir=workdir, checkpoint_every=config.checkpoint_every_epochs,
-        progress_bar=config.progress_bar, profile=config.profile,
+        progress_bar=config.progress_bar, profile=config.profile, best=best,
         postfix=lambda train, test: progress_fields(family, train, test),
         after_epoch=after_epoch)
     write_plots(workdir, family, state, dataset, config, last_epoch, final=True)

@@ -73,7 +73,7 @@ RUNS = Option("runs", "all", "which runs of a multi-run workdir: all, or run ind
 def runs_to_evaluate(run, out_dir: str, options: dict) -> list[tuple[int, object]]:
     """[(r, Run)] for the runs of a workdir: `run` alone for a single-run workdir; for
     num_runs > 1 every run (or those of option `runs`, RUNS), each via
-    `load(run.workdir, r)`."""
+    `load(run.workdir, r, run.best)`."""
     num_runs = run.config.num_runs
     if num_runs <= 1:
         return [(0, run)]
@@ -82,7 +82,7 @@ def runs_to_evaluate(run, out_dir: str, options: dict) -> list[tuple[int, object
         wanted = list(range(num_runs))
     else:
         wanted = [int(r) for r in np.ravel(wanted)]
-    return [(r, run if r == run.run_index else load(run.workdir, r)) for r in wanted]
+    return [(r, run if r == run.run_index else load(run.workdir, r, run.best)) for r in wanted]
 
 
 def images(x: np.ndarray) -> np.ndarray:
