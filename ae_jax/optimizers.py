@@ -7,7 +7,7 @@ compiled program. A schedule multiplies the injected base rate by a factor of th
 
 from __future__ import annotations
 
-import jax
+import jax.numpy as jnp
 import optax
 
 from ae_jax.registry import Registry
@@ -93,18 +93,28 @@ def make_optimizer(cfg, steps_per_epoch: int, num_epochs: int) -> optax.Gradient
     return optax.chain(*parts) if len(parts) > 1 else parts[0]
 
 
-def is_injected_state(node) -> bool:
-    return hasattr(node, "hyperparams") and hasattr(node, "inner_state")
+def injected_hyperparams(opt_state) -> dict:
+    """The optimizer's injected hyperparameters {name: array} (optax.inject_hyperparams's
+    `hyperparams`, found by optax.tree_utils.tree_get; {} when there are none)."""
+    return optax.tree_utils.tree_get(opt_state, "hyperparams", default={})
+
+
+def set_hyperparams(opt_state, **values):
+    """`opt_state` with injected hyperparameters replaced (optax.tree_utils.tree_set); each
+    value is broadcast to the stored value's shape and dtype (one per run for vmapped runs).
+    An unknown name is a ValueError listing the optimizer's hyperparameters."""
+    hyperparams = dict(injected_hyperparams(opt_state))
+    for name, value in values.items():
+        if name not in hyperparams:
+            raise ValueError(f"the optimizer has no hyperparameter {name!r}; it has "
+                             f"{sorted(hyperparams)}")
+        old = hyperparams[name]
+        hyperparams[name] = jnp.broadcast_to(jnp.asarray(value, old.dtype), old.shape)
+    return optax.tree_utils.tree_set(opt_state, hyperparams=hyperparams) if values else opt_state
 
 
 def with_hyperparams_of(opt_state, source_opt_state):
     """`opt_state` with the injected hyperparameters (learning rate, momentum, ...) taken from
     `source_opt_state`: a resumed run uses the learning rate of the command that resumes it,
     not the one stored in the checkpoint."""
-
-    def take(node, source):
-        if is_injected_state(node):
-            return node._replace(hyperparams=source.hyperparams)
-        return node
-
-    return jax.tree_util.tree_map(take, opt_state, source_opt_state, is_leaf=is_injected_state)
+    return set_hyperparams(opt_state, **injected_hyperparams(source_opt_state))

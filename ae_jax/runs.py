@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ae_jax.optimizers import is_injected_state
+from ae_jax.optimizers import set_hyperparams
 from ae_jax.state import State, num_runs_of
 
 
@@ -25,21 +25,6 @@ def create_run_states(family, seeds: Sequence[int]) -> State:
     return jax.vmap(family.init)(jnp.asarray(seeds, jnp.uint32))
 
 
-def _set_hyperparams(opt_state, values: dict):
-    def fix(node):
-        if not is_injected_state(node):
-            return node
-        hp = dict(node.hyperparams)
-        for name, value in values.items():
-            if name not in hp:
-                raise ValueError(f"the optimizer has no hyperparameter {name!r}; it has "
-                                 f"{sorted(hp)}")
-            hp[name] = jnp.broadcast_to(jnp.asarray(value, hp[name].dtype), hp[name].shape)
-        return node._replace(hyperparams=hp)
-
-    return jax.tree_util.tree_map(fix, opt_state, is_leaf=is_injected_state)
-
-
 def set_run_hyperparams(state: State, nets=None, **values) -> State:
     """Per-run optimizer hyperparameters, e.g. `learning_rate=[1e-3, 3e-3]` for R = 2 runs,
     in the optimizers of the networks named in `nets` (default: all).
@@ -48,7 +33,7 @@ def set_run_hyperparams(state: State, nets=None, **values) -> State:
     optimizer's injected hyperparameters (learning_rate, momentum, ...).
     """
     nets = list(state.nets) if nets is None else list(nets)
-    new = {name: (net.replace(opt_state=_set_hyperparams(net.opt_state, values))
+    new = {name: (net.replace(opt_state=set_hyperparams(net.opt_state, **values))
                   if name in nets else net) for name, net in state.nets.items()}
     return state.replace(nets=new)
 
