@@ -33,8 +33,11 @@ class CheckpointError(RuntimeError):
 TRASH = ".trash"  # checkpoints/.trash: old checkpoints that rotation moved out of the way
 
 
-def manager(workdir: str, keep: int = 3, read_only: bool = False) -> ocp.CheckpointManager:
-    """A manager that keeps the newest `keep` checkpoints. Rotation renames an old checkpoint
+def manager(workdir: str, keep: int = 3, read_only: bool = False,
+            every: int = 1) -> ocp.CheckpointManager:
+    """A manager that keeps the newest `keep` checkpoints and saves every `every` epochs
+    (Orbax's save_interval_steps; `save(..., force=True)` saves off the interval, e.g. the
+    last epoch or on a stop signal). Rotation renames an old checkpoint
     into checkpoints/.trash (one atomic rename, so a kill cannot leave a half-deleted step
     that still lists as a checkpoint); the trash is emptied here and before each save.
     `read_only` (loading a workdir, perhaps while it trains) writes and deletes nothing."""
@@ -48,7 +51,8 @@ def manager(workdir: str, keep: int = 3, read_only: bool = False) -> ocp.Checkpo
         finally:
             absl.setLevel(level)
     empty_trash(directory)
-    options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True, todelete_subdir=TRASH,
+    options = ocp.CheckpointManagerOptions(max_to_keep=keep, save_interval_steps=every,
+                                           create=True, todelete_subdir=TRASH,
                                            cleanup_tmp_directories=True)
     return ocp.CheckpointManager(directory, options=options)
 
@@ -126,10 +130,14 @@ def checksum(state) -> str:
 
 
 def save(mngr: ocp.CheckpointManager, epoch: int, state, config_dict: dict,
-         metrics: dict | None = None) -> None:
+         metrics: dict | None = None, force: bool = True) -> bool:
     """Save `state` (its array leaves), the config and the arrays' checksum as `epoch`
     (asynchronously: the previous save is finished first, the trash emptied, and the disk
-    checked for room); `metrics` also go to Orbax, for a manager that ranks by them."""
+    checked for room); `metrics` also go to Orbax, for a manager that ranks by them. Without
+    `force`, only an epoch that the manager's interval says to save is written; returns
+    whether it was."""
+    if not force and not mngr.should_save(epoch):
+        return False
     finish(mngr)
     empty_trash(str(mngr.directory))
     _check_room(mngr, state)
@@ -138,10 +146,11 @@ def save(mngr: ocp.CheckpointManager, epoch: int, state, config_dict: dict,
     if metrics is not None:  # readable without Orbax's metrics API (which varies by version)
         items["ranked_by"] = ocp.args.JsonSave(metrics)
     try:
-        mngr.save(epoch, args=ocp.args.Composite(**items), metrics=metrics)
+        mngr.save(epoch, args=ocp.args.Composite(**items), metrics=metrics, force=True)
     except Exception as e:  # noqa: BLE001 - a failed write is reported in one line
         raise CheckpointError(_write_failure(mngr, e)) from e
     faults.reached("checkpoint_save")
+    return True
 
 
 def finish(mngr: ocp.CheckpointManager) -> None:

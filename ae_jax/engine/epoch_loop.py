@@ -109,7 +109,7 @@ def profile_trace(workdir: str, active: bool):
 
 def run_epochs(state, runner, train_data, evaluate: Callable, *, start_epoch: int,
                num_epochs: int, mngr, writer, config_dict: dict, workdir: str,
-               checkpoint_every: int = 1, progress_bar: bool = True, profile: bool = False,
+               progress_bar: bool = True, profile: bool = False,
                postfix: Callable | None = None, after_epoch: Callable | None = None,
                best: tuple | None = None):
     """Train epochs start_epoch + 1 .. num_epochs; returns (state, last trained epoch).
@@ -150,8 +150,9 @@ def run_epochs(state, runner, train_data, evaluate: Callable, *, start_epoch: in
             if best is not None:
                 checkpoints.save_if_best(best[0], epoch, state, config_dict, best[1],
                                          test_metrics[best[1]])
-            if epoch % checkpoint_every == 0 or epoch == num_epochs or stop:
-                checkpoints.save(mngr, epoch, state, config_dict)
+            # every `checkpoint_every_epochs` (the manager's interval), the last, on a stop
+            checkpoints.save(mngr, epoch, state, config_dict,
+                             force=epoch == num_epochs or bool(stop))
             if stop:
                 raise signals.TrainingInterrupted(stop, epoch, workdir)
             if postfix is not None and use_bar:

@@ -79,7 +79,8 @@ def _initial_state(config, family, run_hparams: dict, mesh, workdir: str):
     """(epoch, state): the newest checkpoint's, or a fresh one; replicated on the mesh."""
     state = initial_state(family, config.num_runs, config.seed, run_hparams.get("seed"))
     state = replicate(apply_run_hparams(state, run_hparams, family.optimizer_fields), mesh)
-    mngr = checkpoints.manager(workdir, config.keep_checkpoints)
+    mngr = checkpoints.manager(workdir, config.keep_checkpoints,
+                               every=config.checkpoint_every_epochs)
     start_epoch, restored = checkpoints.restore_latest(mngr, state)
     return mngr, start_epoch, resumed(restored, state)
 
@@ -172,7 +173,7 @@ def _train(config, config_dict, summary, workdir, dataset, family, run_indices, 
     state, last_epoch = run_epochs(
         state, runner, train_data, lambda s: evaluate(s, test_data), start_epoch=start_epoch,
         num_epochs=config.num_epochs, mngr=mngr, writer=writer, config_dict=config_dict,
-        workdir=workdir, checkpoint_every=config.checkpoint_every_epochs,
+        workdir=workdir,
         progress_bar=config.progress_bar, profile=config.profile, best=best,
         postfix=lambda train, test: progress_fields(family, train, test),
         after_epoch=after_epoch)

@@ -1,6 +1,8 @@
-"""`config.keep_best`: the checkpoint of the epoch with the lowest test metric, kept by
-Orbax's best_fn beside the newest ones, across a resume; `ae_jax.load(best=True)`; a metric
-the model does not report is refused before anything is written."""
+"""Which checkpoints a run writes: every `checkpoint_every_epochs` by Orbax's save
+interval, plus the last; `config.keep_best`: the checkpoint of the epoch with the lowest
+test metric, kept by Orbax's best_fn beside the newest ones, across a resume;
+`ae_jax.load(best=True)`; a keep_best metric the model does not report is refused before
+anything is written."""
 
 import json
 import os
@@ -64,3 +66,17 @@ def test_load_best_of_a_run_without_keep_best_says_how(tmp_path):
     train_and_evaluate(digits_config(num_epochs=1), workdir)
     with pytest.raises(ValueError, match="--config.keep_best=loss"):
         ae_jax.load(workdir, best=True)
+
+
+def test_checkpoint_interval_is_orbaxs_plus_the_last_epoch(tmp_path):
+    workdir = str(tmp_path / "w")
+    config = digits_config(num_epochs=7, checkpoint_every_epochs=3, keep_checkpoints=10)
+    train_and_evaluate(config, workdir)
+    saved = sorted(int(p) for p in os.listdir(os.path.join(workdir, "checkpoints"))
+                   if p.isdigit())
+    assert saved == [1, 3, 6, 7]  # Orbax saves the first epoch of an empty workdir too
+    config.num_epochs = 11
+    train_and_evaluate(config, workdir)  # resumed: the interval goes on, 9, then the last
+    saved = sorted(int(p) for p in os.listdir(os.path.join(workdir, "checkpoints"))
+                   if p.isdigit())
+    assert saved == [1, 3, 6, 7, 9, 11]
