@@ -25,22 +25,24 @@ def psnr(x: jax.Array, reference: jax.Array, data_range: float = 1.0,
 
 
 def gaussian_window(size: int = 11, sigma: float = 1.5) -> jax.Array:
-    """(size, size) Gaussian weights w(i, j) ∝ exp(-((i - m)^2 + (j - m)^2) / (2 sigma^2)),
-    m = (size - 1) / 2, normalised to sum 1."""
+    """(size,) Gaussian weights g(i) ∝ exp(-(i - m)^2 / (2 sigma^2)), m = (size - 1) / 2,
+    normalised to sum 1; the 2-D window is their outer product w(i, j) = g(i) g(j)."""
     r = jnp.arange(size, dtype=jnp.float32) - (size - 1) / 2.0
     g = jnp.exp(-(r**2) / (2.0 * sigma**2))
-    g = g / jnp.sum(g)
-    return jnp.outer(g, g)
+    return g / jnp.sum(g)
 
 
-def _filter(images: jax.Array, window: jax.Array) -> jax.Array:
-    """'valid' weighted local means of every channel: (B, H, W, C) -> (B, H-s+1, W-s+1, C)."""
-    c = images.shape[-1]
-    kernel = jnp.tile(window[:, :, None, None], (1, 1, 1, c))  # (s, s) -> (s, s, 1, C)
-    return jax.lax.conv_general_dilated(
-        images, kernel, window_strides=(1, 1), padding="VALID",
-        dimension_numbers=("NHWC", "HWIO", "NHWC"), feature_group_count=c,
-    )
+def _filter(images: jax.Array, g: jax.Array) -> jax.Array:
+    """'valid' local means under the separable window outer(g, g) of every channel:
+    (B, H, W, C) -> (B, H-s+1, W-s+1, C), as s shifted, weighted slices along H, then along W.
+
+    XLA fuses the slices into one loop; on 10,000 28x28 images on the 2-core CPU a whole SSIM
+    took 1.25 s this way, against 2.48 s with a 2-D depthwise `conv_general_dilated`, 3.05 s
+    with two 1-D ones and 1.55 s with dm_pix.ssim (benchmarks/image_metrics.py)."""
+    s = g.shape[0]
+    h, w = images.shape[1] - s + 1, images.shape[2] - s + 1
+    rows = sum(g[i] * images[:, i:i + h] for i in range(s))
+    return sum(g[j] * rows[:, :, j:j + w] for j in range(s))
 
 
 def ssim(x: jax.Array, reference: jax.Array, data_range: float = 1.0, window_size: int = 11,

@@ -18,7 +18,7 @@ from ae_jax.evaluation.anomaly import (
     knn_scores,
     mahalanobis_scores,
     score_components,
-    ssim_per_image,
+    ssim_scores,
     standardised_mean,
 )
 from ae_jax.evaluation.metrics import auroc
@@ -50,20 +50,20 @@ def test_mahalanobis_scores_equal_brute_force():
     np.testing.assert_allclose(mahalanobis_scores(train, test), brute, rtol=1e-6)
 
 
-def test_numpy_ssim_equals_image_metrics_ssim():
+def test_ssim_scores_in_batches_equal_one_call_and_pick_the_window_that_fits():
     import jax.numpy as jnp
 
     from ae_jax.image_metrics import ssim
 
     r = np.random.default_rng(3)
-    x = r.uniform(size=(6, 28, 28, 1))
-    y = np.clip(x + r.normal(0.0, 0.2, size=x.shape), 0.0, 1.0)
-    np.testing.assert_allclose(ssim_per_image(x, y), ssim(jnp.asarray(x), jnp.asarray(y)),
-                               atol=1e-5)
-    small = r.uniform(size=(3, 8, 8, 1))  # digits: the 7 x 7 window
-    np.testing.assert_allclose(ssim_per_image(small, small[::-1]),
+    x = r.uniform(size=(6, 28, 28, 1)).astype(np.float32)
+    y = np.clip(x + r.normal(0.0, 0.2, size=x.shape), 0.0, 1.0).astype(np.float32)
+    np.testing.assert_allclose(ssim_scores(x, y, batch=4), ssim(jnp.asarray(x), jnp.asarray(y)),
+                               atol=1e-6)
+    small = r.uniform(size=(3, 8, 8, 1)).astype(np.float32)  # digits: the 7 x 7 window
+    np.testing.assert_allclose(ssim_scores(small, small[::-1]),
                                ssim(jnp.asarray(small), jnp.asarray(small[::-1]),
-                                    window_size=7), atol=1e-5)
+                                    window_size=7), atol=1e-6)
 
 
 def test_combined_score_is_the_mean_z_score_by_training_statistics_only():

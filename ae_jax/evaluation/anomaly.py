@@ -8,7 +8,7 @@ scored (higher: more anomalous). Base scores:
   mse               mean_i (x_i - x_hat_i)^2, the squared error of the reconstruction.
   ssim              1 - SSIM(x_hat, x), the structural similarity of ae_jax.image_metrics.ssim
                     (11 x 11 Gaussian window, sigma 1.5; the largest odd one that fits
-                    smaller images), computed in NumPy (ssim_per_image).
+                    smaller images).
   code_knn          (1/k) sum_{j <= k} ||z(x) - z_(j)||, the mean Euclidean distance from the
                     code z(x) = run.encode(x) to its k nearest codes z_(j) of the run's normal
                     training examples (k = option `k`, 5).
@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import os
 
+import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -148,33 +149,15 @@ def mahalanobis_scores(train: np.ndarray, test: np.ndarray,
     return np.einsum("nk,kl,nl->n", d, precision, d)
 
 
-def _valid_filter(images: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """'valid' filtering of (N, H, W, C) by the separable window outer(g, g)."""
-    s = len(g)
-    h, w = images.shape[1] - s + 1, images.shape[2] - s + 1
-    rows = sum(g[i] * images[:, i:i + h] for i in range(s))
-    return sum(g[j] * rows[:, :, j:j + w] for j in range(s))
-
-
-def ssim_per_image(x: np.ndarray, reference: np.ndarray, sigma: float = 1.5,
-                   k1: float = 0.01, k2: float = 0.03) -> np.ndarray:
-    """ae_jax.image_metrics.ssim (data range 1, Gaussian window of the largest odd side up
-    to 11 that fits) of (N, H, W, C) images, in NumPy with the window as two 1-D passes,
-    which on CPU is far faster than XLA's 2-D depthwise convolution; (N,) float64."""
-    from ae_jax.image_metrics import largest_window
+def ssim_scores(x: np.ndarray, reference: np.ndarray, batch: int = 1000) -> np.ndarray:
+    """ae_jax.image_metrics.ssim of (N, H, W, C) images against their references, with the
+    largest odd window up to 11 that fits, in batches on the device; (N,)."""
+    from ae_jax.image_metrics import largest_window, ssim
 
     size = largest_window(x.shape[1], x.shape[2])
-    g = np.exp(-np.square(np.arange(size) - (size - 1) / 2.0) / (2 * sigma**2))
-    g /= g.sum()
-    x, y = np.asarray(x, np.float64), np.asarray(reference, np.float64)
-    mu_x, mu_y = _valid_filter(x, g), _valid_filter(y, g)
-    var_x = _valid_filter(x * x, g) - mu_x**2
-    var_y = _valid_filter(y * y, g) - mu_y**2
-    cov = _valid_filter(x * y, g) - mu_x * mu_y
-    c1, c2 = k1**2, k2**2
-    num = (2.0 * mu_x * mu_y + c1) * (2.0 * cov + c2)
-    den = (mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2)
-    return np.mean(num / den, axis=(1, 2, 3))
+    out = [ssim(jnp.asarray(x[i:i + batch]), jnp.asarray(reference[i:i + batch]),
+                window_size=size) for i in range(0, len(x), batch)]
+    return np.concatenate([np.asarray(v) for v in out])
 
 
 def reconstruction_scores(run, x: np.ndarray, score: str = "objective") -> np.ndarray:
@@ -185,7 +168,7 @@ def reconstruction_scores(run, x: np.ndarray, score: str = "objective") -> np.nd
     if score == "mse":
         return np.square(x_hat - target).reshape(len(x), -1).mean(axis=1)  # (N, ...) -> (N,)
     if score == "ssim":
-        return 1.0 - ssim_per_image(x_hat, target)
+        return 1.0 - ssim_scores(x_hat, target)
     raise ValueError(f"unknown reconstruction score {score!r}: use one of "
                      f"{', '.join(RECONSTRUCTION_SCORES)}")
 
