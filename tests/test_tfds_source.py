@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import socket
-import struct
 import time
 
 import numpy as np
@@ -128,23 +127,19 @@ def test_reads_prepared_array_record(prepared, monkeypatch):
     assert ds.name == "tiny_ae_images" and ds.source == f"tfds:tiny_ae_images ({prepared})"
 
 
-def test_reads_prepared_tfrecord(prepared, monkeypatch):
-    """TFRecord data (TFDS's default format elsewhere) is read, with or without TensorFlow."""
-    from array_record.python.array_record_module import ArrayRecordReader
-
+def test_tfrecord_without_tensorflow_is_refused_with_the_fix(prepared, monkeypatch):
+    """TFRecord data (TFDS's default format elsewhere) needs TensorFlow; without it the
+    error names the command that re-prepares it as ArrayRecord."""
     version_dir = prepared / "tiny_ae_images" / "1.0.0"
     for path in sorted(version_dir.glob("*.array_record-*")):
-        reader = ArrayRecordReader(str(path))
-        records = reader.read_all()
-        reader.close()
-        with open(str(path).replace(".array_record-", ".tfrecord-"), "wb") as f:
-            for record in records:  # TFRecord framing; the CRCs are not checked when read
-                f.write(struct.pack("<Q", len(record)) + b"\0" * 4 + record + b"\0" * 4)
-        path.unlink()
+        path.rename(str(path).replace(".array_record-", ".tfrecord-"))
     info_path = version_dir / "dataset_info.json"
     info = json.loads(info_path.read_text())
     info["fileFormat"] = "tfrecord"
     info_path.write_text(json.dumps(info))
 
     monkeypatch.setattr(tfds_source, "_network_reachable", _no_network)
-    _check_tiny(load_tfds("tiny_ae_images", data_dir=str(prepared)))
+    monkeypatch.setattr(tfds_source, "_tf_available", lambda: False)
+    with pytest.raises(DataUnavailableError, match=r"prepared as tfrecord.*tfds build "
+                       r"tiny_ae_images --file_format=array_record"):
+        load_tfds("tiny_ae_images", data_dir=str(prepared))

@@ -4,9 +4,9 @@ What needs TensorFlow (tensorflow-datasets 4.9.10): *preparing* a catalog image 
 (the builders read their downloads with `tf.io.gfile` and PNG-encode numpy images with
 `tf.image`), so `download_and_prepare` runs only where TensorFlow is installed, and then writes
 ArrayRecord files. *Reading* does not: ArrayRecord data is read with `as_data_source` (the
-`array_record` package, images decoded with PIL), and TFRecord data prepared elsewhere is read
-with a small framing reader plus TFDS's numpy example parser, or through `tf.data` when
-TensorFlow is importable. TFDS's own GCS lookups are off by default in this version
+`array_record` package, images decoded with PIL). TFRecord data prepared elsewhere is read
+through `tf.data` when TensorFlow is importable, and is otherwise refused with the command
+that re-prepares it as ArrayRecord. TFDS's own GCS lookups are off by default in this version
 (`gcs_utils._is_gcs_disabled`), so nothing here touches the network before `_network_reachable`.
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import difflib
 import importlib.util
-import struct
 
 import numpy as np
 
@@ -92,19 +91,6 @@ def _prepare(builder, name: str, root: str, connect_timeout_s: float) -> None:
         ) from e
 
 
-def _tfrecord_records(path):
-    """Serialized records of one TFRecord file (CRCs are not checked)."""
-    with path.open("rb") as f:
-        while header := f.read(12):
-            if len(header) < 12:
-                raise ValueError(f"{path}: truncated TFRecord header")
-            (length,) = struct.unpack("<Q", header[:8])
-            data = f.read(length + 4)
-            if len(data) < length + 4:
-                raise ValueError(f"{path}: truncated TFRecord")
-            yield data[:length]
-
-
 def _collect(examples, n: int, with_labels: bool):
     """Stacks `n` example dicts into uint8 images (N, H, W, C) and int32 labels."""
     images = labels = None
@@ -141,10 +127,12 @@ def _read_split(tfds, builder, split: str, with_labels: bool):
         labels = arrays["label"].astype(np.int32) if with_labels else None
         return np.asarray(arrays["image"]), labels
     else:
-        info = builder.info.splits[split]
-        n = info.num_examples
-        parse = builder.info.features.deserialize_example_np
-        examples = (parse(r) for path in info.filepaths for r in _tfrecord_records(path))
+        name = builder.info.name
+        raise DataUnavailableError(
+            f"TFDS dataset {name!r} under {builder.data_dir} is prepared as "
+            f"{builder.info.file_format.value if builder.info.file_format else 'TFRecord'}, "
+            "which only TensorFlow reads; without it ae_jax reads ArrayRecord: prepare it with "
+            f"`tfds build {name} --file_format=array_record`, or `pip install tensorflow-cpu`")
     return _collect(examples, n, with_labels)
 
 
