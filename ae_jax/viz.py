@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def pyplot():
+    """matplotlib.pyplot on the Agg backend, imported on first use: a command that draws no
+    figure does not pay its import (about 0.5 s)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def image_grid(images: np.ndarray, rows: int, cols: int, pad: int = 1) -> np.ndarray:
@@ -30,10 +40,10 @@ def _show(ax, img):
     ax.axis("off")
 
 
-def reconstructions(rows: dict[str, np.ndarray], title: str = "") -> plt.Figure:
+def reconstructions(rows: dict[str, np.ndarray], title: str = "") -> Figure:
     """One row of images per entry (e.g. input / noisy / reconstruction), same columns."""
     n = min(len(v) for v in rows.values())
-    fig, axes = plt.subplots(len(rows), 1, figsize=(max(4, n * 0.8), 1.0 * len(rows) + 0.4),
+    fig, axes = pyplot().subplots(len(rows), 1, figsize=(max(4, n * 0.8), 1.0 * len(rows) + 0.4),
                              squeeze=False)
     for ax, (name, imgs) in zip(axes[:, 0], rows.items(), strict=True):
         _show(ax, image_grid(np.asarray(imgs[:n], np.float32), 1, n))
@@ -45,13 +55,15 @@ def reconstructions(rows: dict[str, np.ndarray], title: str = "") -> plt.Figure:
 
 
 def loss_curves(records: list[dict], keys: tuple[str, ...] = ("loss",), unit: str = "",
-                title: str = "") -> plt.Figure:
+                title: str = "") -> Figure:
     """One panel per metric in `keys` (those the records have; the loss and each of its
     terms), one line per split, and for several vmapped runs one line per run and split.
     `unit` labels the y axes (e.g. "nats per image")."""
+    from matplotlib.ticker import MaxNLocator
+
     available = {k for r in records for k in r} - {"epoch", "split", "seconds"}
     keys = [k for k in dict.fromkeys(keys) if k in available] or sorted(available)[:1]
-    fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.4), squeeze=False)
+    fig, axes = pyplot().subplots(1, len(keys), figsize=(4.2 * len(keys), 3.4), squeeze=False)
     for ax, key in zip(axes[0], keys, strict=True):
         for split in sorted({r["split"] for r in records}):
             _plot_split(ax, [r for r in records if r["split"] == split], key, split)
@@ -81,13 +93,13 @@ def _plot_split(ax, rows: list[dict], key: str, split: str) -> None:
                 linestyle="-" if split == "train" else "--", alpha=1.0 if run == 0 else 0.6)
 
 
-def sample_grid(images: np.ndarray, title: str) -> plt.Figure:
+def sample_grid(images: np.ndarray, title: str) -> Figure:
     """A square-ish grid of (N, H, W, C) images in [0, 1] as one figure."""
     n = len(images)
     cols = int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / cols))
     grid = image_grid(np.asarray(images, np.float32), rows, cols)
-    fig, ax = plt.subplots(figsize=(0.5 * cols + 0.4, 0.5 * rows + 0.7))
+    fig, ax = pyplot().subplots(figsize=(0.5 * cols + 0.4, 0.5 * rows + 0.7))
     _show(ax, grid)
     ax.axis("off")
     ax.set_title(title, fontsize=9)
@@ -95,8 +107,8 @@ def sample_grid(images: np.ndarray, title: str) -> plt.Figure:
     return fig
 
 
-def save(fig: plt.Figure, path: str) -> str:
+def save(fig: Figure, path: str) -> str:
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     fig.savefig(path, dpi=100)
-    plt.close(fig)
+    pyplot().close(fig)
     return path

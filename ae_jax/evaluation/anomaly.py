@@ -66,9 +66,9 @@ protocol on Fashion-MNIST reports the AUROC of each class's detector and their m
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import jax.numpy as jnp
-import matplotlib.pyplot as plt
 import numpy as np
 
 from ae_jax import viz
@@ -78,6 +78,9 @@ from ae_jax.evaluation import task
 from ae_jax.evaluation.metrics import auroc, precision_recall_f1, quantile_threshold
 from ae_jax.evaluation.options import Option
 from ae_jax.evaluation.retrieval import RUNS, runs_to_evaluate
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 RECONSTRUCTION_SCORES = ("objective", "mse", "ssim")
 CODE_SCORES = ("code_knn", "code_mahalanobis")
@@ -259,12 +262,12 @@ def detection_report(train_scores, test_scores, is_anomaly, quantile: float = 0.
     return out
 
 
-def score_histograms(panels: list[dict], title: str) -> plt.Figure:
+def score_histograms(panels: list[dict], title: str) -> Figure:
     """Histograms of normal vs anomalous test scores, one panel per run, with the
     train-quantile threshold as a line. Each panel: name, normal, anomalous, threshold."""
     cols = min(5, len(panels))
     rows = -(-len(panels) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False)
+    fig, axes = viz.pyplot().subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False)
     for ax, p in zip(axes.flat, panels, strict=False):
         bins = np.histogram_bin_edges(np.r_[p["normal"], p["anomalous"]], bins=50)
         ax.hist(p["normal"], bins, alpha=0.6, density=True, label="normal")

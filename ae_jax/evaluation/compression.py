@@ -29,7 +29,6 @@ import io
 import os
 
 import jax
-import matplotlib.pyplot as plt
 import numpy as np
 
 from ae_jax import viz
@@ -159,7 +158,7 @@ def pca_codec(pca_encode, pca_decode, size: int, example_shape):
 
 def rate_distortion_figure(points: dict[str, list[tuple[float, float]]], raw_bytes: int):
     """PSNR against bytes per image, one line per codec; points {name: [(bytes, psnr)]}."""
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    fig, ax = viz.pyplot().subplots(figsize=(6.5, 4.2))
     for name, pts in points.items():
         pts = sorted(pts)
         ax.plot(*zip(*pts, strict=True), marker="o", ms=3, label=name)
