@@ -9,9 +9,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # the suite compiles the same programs many times (seeds trained apart, reruns after a kill,
 # one quick-start per subprocess test), and a cache hit is the program itself (bitwise). A
 # fresh checkout fills it on its first run. AE_JAX_TEST_CACHE=off runs without it.
+# Under pytest-xdist (`pytest -n 2`) each worker keeps its own cache folder, so that no two
+# processes write one entry at once.
 if os.environ.get("AE_JAX_TEST_CACHE", "") != "off":
-    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
-                          os.path.join(ROOT, ".pytest_cache", "jax_compilation"))
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(
+        ROOT, ".pytest_cache", "jax_compilation" + (f"_{worker}" if worker else "")))
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
     os.environ["AE_JAX_CACHE_DIR"] = os.environ["JAX_COMPILATION_CACHE_DIR"]
 
