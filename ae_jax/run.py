@@ -160,7 +160,7 @@ def load(workdir: str, run_index: int = 0, best: bool = False) -> Run:
     `best`, the keep_best checkpoint: the epoch of the lowest test `config.keep_best`); for
     a workdir of several vmapped runs (num_runs > 1), run `run_index` of them."""
     config = read_config(workdir)
-    if best and not config.get("keep_best"):
+    if best and not config.keep_best:
         raise ValueError(f"{workdir} was trained without keep_best, so it has no best "
                          "checkpoint; train with --config.keep_best=loss")
     dataset = load_dataset(config.data)

@@ -79,13 +79,15 @@ class StepProgress:
     streamed chunks): a second, transient tqdm bar on a terminal; in a log, a line
     `epoch e: step s/S` when STEP_LOG_SECONDS have passed since the last line."""
 
-    def __init__(self, epoch: int, total_steps: int, use_bar: bool):
-        self.epoch, self.total = epoch, total_steps
+    def __init__(self, epoch: int, total_steps: int, use_bar: bool, active: bool = True):
+        self.epoch, self.total, self.active = epoch, total_steps, active  # process 0 only
         self.bar = tqdm(total=total_steps, desc=f"epoch {epoch} steps", leave=False,
-                        disable=not use_bar) if use_bar else None
+                        disable=not use_bar) if use_bar and active else None
         self.last = time.perf_counter()
 
     def __call__(self, steps_done: int) -> None:
+        if not self.active:
+            return
         if self.bar is not None:
             self.bar.update(steps_done - self.bar.n)
             return
@@ -131,12 +133,11 @@ def run_epochs(state, runner, train_data, evaluate: Callable, *, start_epoch: in
         for epoch in bar:
             with profile_trace(workdir, epoch == traced):
                 t0 = time.perf_counter()
-                steps = StepProgress(epoch, runner.steps, use_bar) if leader else None
+                steps = StepProgress(epoch, runner.steps, use_bar, active=leader)
                 state, train_metrics = runner(state, train_data, epoch, progress=steps)
                 train_metrics = to_host(train_metrics)
                 seconds = time.perf_counter() - t0
-                if steps is not None:
-                    steps.close()
+                steps.close()
             last_epoch = epoch
             check_finite(train_metrics, epoch, "train", workdir, mngr)
             test_metrics = to_host(evaluate(state))
