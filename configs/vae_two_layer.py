@@ -14,6 +14,13 @@ with a decaying rate, on binarised MNIST).
 
     python train.py --config=configs/vae_two_layer.py --workdir=runs/vae_two_layer
     python evaluate.py --workdir=runs/vae_two_layer --task=nll --option=num_examples=1000
+
+Zoo benchmark (`python -m ae_jax.benchmark --models=vae_two_layer --epochs=3 --seeds=3
+--workdir=runs/zoo3`; Fashion-MNIST, 3 epochs, not the default's, 3 seeds trained together
+in 46 s of compiled epochs on the 2-core CPU; mean +- std over the seeds on the first 1,000
+test images): reconstruction BCE 242.96 +- 0.36 and squared error 17.67 +- 0.15 per image;
+-ELBO 256.70 +- 0.06 and -L_1000 251.36 +- 0.31 nats per image (an upper bound on -log
+p(x)).
 """
 
 from configs import vae_dense_2d
