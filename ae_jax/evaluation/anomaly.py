@@ -68,6 +68,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -158,8 +159,9 @@ def ssim_scores(x: np.ndarray, reference: np.ndarray, batch: int = 1000) -> np.n
     from ae_jax.image_metrics import largest_window, ssim
 
     size = largest_window(x.shape[1], x.shape[2])
-    out = [ssim(jnp.asarray(x[i:i + batch]), jnp.asarray(reference[i:i + batch]),
-                window_size=size) for i in range(0, len(x), batch)]
+    compiled = jax.jit(ssim, static_argnames="window_size")  # one program per batch shape
+    out = [compiled(jnp.asarray(x[i:i + batch]), jnp.asarray(reference[i:i + batch]),
+                    window_size=size) for i in range(0, len(x), batch)]
     return np.concatenate([np.asarray(v) for v in out])
 
 
