@@ -8,6 +8,11 @@ bit for bit).
 Where: `AE_JAX_CACHE_DIR` if set (`off` turns the cache off), else JAX's own
 `JAX_COMPILATION_CACHE_DIR` if set, else `~/.cache/ae_jax/jax` (`$XDG_CACHE_HOME` honoured).
 Programs that compiled in under `min_compile_seconds` are not worth a file and are skipped.
+
+Several processes may share the folder (the runs of a sweep started side by side, pytest-xdist
+workers): the size limit `MAX_BYTES` turns on JAX's least-recently-used eviction, and with it
+its file lock (the `filelock` package) around every read and write, so that no process reads
+an entry another is still writing. Without a limit JAX writes entries unlocked.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import os
 import jax
 
 ENV = "AE_JAX_CACHE_DIR"
+MAX_BYTES = 4 * 2**30  # the oldest entries go once the folder would pass 4 GiB
 
 
 def default_dir() -> str:
@@ -37,4 +43,5 @@ def enable(min_compile_seconds: float = 0.5) -> str | None:
         return None
     jax.config.update("jax_compilation_cache_dir", folder)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", min_compile_seconds)
+    jax.config.update("jax_compilation_cache_max_size", MAX_BYTES)
     return folder

@@ -107,6 +107,7 @@ def test_anomaly_task_reports_one_auroc_per_class(one_class_workdir):
     assert os.path.exists(os.path.join(one_class_workdir, "eval", "anomaly_scores.png"))
 
 
+@pytest.mark.slow
 def test_code_tasks_cover_every_run_and_the_baselines(one_class_workdir):
     ret = _evaluate(one_class_workdir, "retrieval", ks=[1, 5], map_queries=100,
                     num_grid_queries=2)

@@ -85,6 +85,7 @@ def test_the_repository_zoo_is_found_from_its_folder():
     assert {"vae", "beta_vae", "beta_tcvae"} <= set(zoo_configs(os.path.join(ROOT, "configs")))
 
 
+@pytest.mark.slow
 def test_benchmark_rows_table_cache_and_bounds(tiny_zoo, tmp_path):
     out = str(tmp_path / "bench")
     rows = run_benchmark(tiny_zoo, "all", epochs=2, seeds=2, workdir=out, test_examples=50,

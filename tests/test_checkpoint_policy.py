@@ -22,6 +22,7 @@ def _test_losses(workdir):
     return {r["epoch"]: r["loss"] for r in rows if r["split"] == "test"}
 
 
+@pytest.mark.slow
 def test_keep_best_keeps_the_lowest_test_loss_across_a_resume(tmp_path):
     workdir = str(tmp_path / "w")
     # a large learning rate, so that the test loss does not fall at every epoch

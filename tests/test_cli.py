@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from ae_jax.cli import config_summaries, field_comments, show_config
 from configs import default, vae
 from tests.conftest import ROOT
@@ -48,6 +50,7 @@ def test_list_configs_names_every_config_with_a_summary():
     assert rows["configs/quickstart.py"].startswith("Quick start")
 
 
+@pytest.mark.slow
 def test_the_flags_print_and_exit_without_a_workdir():
     listed = subprocess.run([sys.executable, "train.py", "--list_configs"], cwd=ROOT,
                             capture_output=True, text=True)

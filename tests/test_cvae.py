@@ -47,6 +47,7 @@ def trained_cvae(tmp_path_factory):
     return workdir
 
 
+@pytest.mark.slow
 def test_the_right_labels_explain_the_test_images_better_than_shifted_ones(trained_cvae):
     run = ae_jax.load(trained_cvae)
     ds, family, state = run.dataset, run.family, run.state

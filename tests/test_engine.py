@@ -38,6 +38,7 @@ def _leaves(tree):
     return [np.asarray(x) for x in jax.tree_util.tree_leaves(tree)]
 
 
+@pytest.mark.slow
 def test_vmapped_gan_sweep_equals_separate_runs(tmp_path):
     """Two seeds of an MLP GAN as one vmapped program == each seed trained alone."""
     both = train_and_evaluate(gan_config(num_runs=2), str(tmp_path / "both"))
@@ -57,6 +58,7 @@ def _gan_cmd(workdir, epochs):
         f"--config.{k}={v}" for k, v in GAN_SMALL.items() if k != "num_epochs"]
 
 
+@pytest.mark.slow
 def test_gan_kill_9_then_rerun_is_bitwise_identical(tmp_path):
     """Both networks, their batch statistics and both optimizer states."""
     assert_kill_9_then_rerun_is_bitwise(_gan_cmd, tmp_path, epochs=15, kill_after=3)
@@ -112,6 +114,7 @@ def test_a_task_asked_of_a_model_without_the_ability_names_it(tmp_path):
     assert "\n" not in str(err.value)
 
 
+@pytest.mark.slow
 def test_a_gan_streams_host_batches_like_its_on_device_epoch(tmp_path):
     """Streaming (data.placement=host) was refused for GANs before the one engine."""
     device = train_and_evaluate(gan_config(**{"data.placement": "device"}),

@@ -145,6 +145,7 @@ def _evaluate(*args):
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_an_unknown_option_fails_before_the_workdir_is_read(tmp_path):
     workdir = tmp_path / "no_such_workdir"
     out = _evaluate(f"--workdir={workdir}", "--task=reconstruction",
@@ -156,6 +157,7 @@ def test_an_unknown_option_fails_before_the_workdir_is_read(tmp_path):
     assert not workdir.exists()
 
 
+@pytest.mark.slow
 def test_list_tasks_prints_every_task_and_sampler():
     out = _evaluate("--list_tasks")
     assert out.returncode == 0, out.stderr

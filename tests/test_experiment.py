@@ -91,6 +91,7 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
     ("--config.loss.reconstruction=bse", "unknown reconstruction loss 'bse'"),
     ("--config.data.name=image_folder", "image folder '' does not exist"),
 ])
+@pytest.mark.slow
 def test_cli_errors_are_clear(tmp_path, flag, message):
     cmd = [sys.executable, "train.py", "--config=configs/quickstart.py",
            f"--workdir={tmp_path}", flag]

@@ -74,6 +74,7 @@ def test_classifier_trains_caches_and_scores(tmp_path, digits):
     assert 0 <= d_real < d_noise / 10
 
 
+@pytest.mark.slow
 def test_score_a_gan_workdir(tmp_path, mnist_like_npz):
     from ae_jax.engine import train_and_evaluate
     from configs import gan_mlp

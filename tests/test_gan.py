@@ -97,6 +97,7 @@ def test_one_step_updates_both_networks_and_their_batch_stats():
     assert all(np.isfinite(float(v)) for v in metrics.values())
 
 
+@pytest.mark.slow
 def test_dcgan_workdir_contract_and_bitwise_resume(tmp_path, mnist_like_npz):
     def cfg(epochs):  # sample grids after every epoch
         return _tiny(dcgan, mnist_like_npz, num_epochs=epochs, plot_every_epochs=1)

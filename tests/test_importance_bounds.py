@@ -115,6 +115,7 @@ def _differ(a, b) -> bool:
         jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b), strict=True))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("gaussian", [False, True], ids=["bernoulli", "gaussian_learned_var"])
 def test_piwae_trains_the_decoder_on_iwae_mk_and_the_encoder_on_miwae(gaussian):
     """M = 2, K = 3: piwae's decoder gradient (and a learned output variance's) is IWAE_6's,
@@ -142,6 +143,7 @@ def _read(workdir):
     return [json.loads(line) for line in open(workdir / "metrics.jsonl")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["iwae", "miwae", "piwae", "ciwae"])
 def test_each_zoo_config_lowers_its_test_loss_on_digits(tmp_path, name):
     """The config's own loss and architecture, shrunk to digits and 4 epochs."""

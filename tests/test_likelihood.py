@@ -138,6 +138,7 @@ def _reference_log_px(run, images, radius=6.0, points=1201):
     return np.array(out)
 
 
+@pytest.mark.slow
 def test_quadrature_is_exact_on_a_2d_vae():
     """The task's quadrature agrees with a separate one within 0.05 nats per image."""
     from ae_jax.evaluation.likelihood import model_functions

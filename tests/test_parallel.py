@@ -53,9 +53,10 @@ FOUR_DEVICES = {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
 
 @pytest.mark.parametrize("overrides", [
     {},                                                   # MLP, scanned epoch
-    {"num_runs": 2},                                      # vmapped runs on the mesh
-    {"model.name": "conv", "model.latent_dim": 0, "loop": "steps",  # conv, one call per step
-     "model.encoder_layers": ("conv4", "pool"), "model.decoder_layers": ("conv4", "up")},
+    pytest.param({"num_runs": 2}, marks=pytest.mark.slow),  # vmapped runs on the mesh
+    pytest.param({"model.name": "conv", "model.latent_dim": 0, "loop": "steps",  # conv, a call
+                  "model.encoder_layers": ("conv4", "pool"),                  # per step
+                  "model.decoder_layers": ("conv4", "up")}, marks=pytest.mark.slow),
 ], ids=["mlp-scan", "runs", "conv-steps"])
 def test_four_devices_equal_one(tmp_path, overrides):
     """The same config on a 4-device mesh and on one device: equal parameters (to float
@@ -76,6 +77,7 @@ def test_four_devices_equal_one(tmp_path, overrides):
     _assert_close(_params(tmp_path / "d1", runs), _params(tmp_path / "d4", runs))
 
 
+@pytest.mark.slow
 def test_batch_not_divisible_by_devices_is_a_clear_error(tmp_path):
     proc = subprocess.run([sys.executable, "train.py", "--config=configs/quickstart.py",
                            f"--workdir={tmp_path}", "--config.num_devices=3",
@@ -97,6 +99,7 @@ def _train_cmd(workdir, *extra):
             "--config.num_plot_images=0", "--config.plot_every_epochs=0", *extra]
 
 
+@pytest.mark.slow
 def test_two_processes_equal_one_and_one_process_restores(tmp_path):
     """Two processes on localhost (one CPU device each, gloo all-reduce) train the quick-start
     model as one data-parallel job; their results equal one process's, and the Orbax
@@ -176,6 +179,7 @@ def test_profile_writes_a_trace(tmp_path):
     assert len(traces) == 1
 
 
+@pytest.mark.slow
 def test_gan_on_four_devices_equals_one(tmp_path, mnist_like_npz):
     """DCGAN (batch-norm statistics over the split batch) on a 4-device mesh and on one."""
     _run(f"""

@@ -219,6 +219,7 @@ def _mean_code(state, model, x):
 
 @pytest.mark.parametrize("name, term, weight", [("sparse_l1", "l1_activity", 3e-3),
                                                 ("sparse_kl", "kl_sparsity", 0.05)])
+@pytest.mark.slow
 def test_sparse_run_is_sparser_than_the_same_run_without_the_term(name, term, weight,
                                                                   tmp_path):
     # All of digits, 5 epochs. The configs' weights (1e-5, 1e-2) are sized for 784 pixels and

@@ -66,6 +66,7 @@ def test_without_seed_axis_every_run_takes_the_config_seed():
     assert hp["seed"] == [7, 7]
 
 
+@pytest.mark.slow
 def test_vmapped_sweep_equals_separate_runs_and_resumes(tmp_path):
     """Seeds x per-run learning rates in one program give each lone run's parameters, also
     after an interruption: the resumed runs keep their own learning rates."""

@@ -67,6 +67,7 @@ def test_padding_is_left_out_of_the_batch_sample():
     np.testing.assert_allclose(padded[:40], full, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_a_beta_tcvae_trains_on_digits_and_lowers_the_tc(tmp_path):
     """The term is one module and one config: it trains through the engine as is."""
     base = {"model.name": "vae_mlp", "model.latent_dim": 4, "loss.reduction": "sum",

@@ -64,6 +64,7 @@ def test_architecture_flags_and_labels():
     assert len(course.course_axes()["model.hidden_sizes"]) == 6
 
 
+@pytest.mark.slow
 def test_course_study_generation_and_denoising(tmp_path):
     """The sweep part on one architecture (momentum 0 / 0.9 x 2 seeds, one vmapped program),
     then generation and denoising evaluation on its trained runs."""

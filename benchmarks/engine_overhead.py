@@ -1,0 +1,175 @@
+"""ae_jax's compiled training epoch against the hand-written Flax scan epoch, in one process.
+
+    python benchmarks/engine_overhead.py [--workloads dense,deep,vae] [--rounds 11]
+        [--data_dir DIR] [--out DIR]
+
+benchmarks/speed.py times whole commands in separate processes, where start-up, memory
+layout and the machine's drift between processes move an epoch by 5-15% on this 2-core CPU.
+This script isolates the epoch: every arm is compiled in this process on the same on-device
+Fashion-MNIST, and each round times one epoch of every arm in turn (interleaved), so that a
+drift of the machine hits all arms of a round alike. Per arm it prints the median epoch
+seconds and the median over rounds of the arm's time / flax-scan's time in the same round.
+
+Arms (one training epoch each: 60,000 images, batch 128, the last partial batch dropped):
+  ae_jax        `ae_jax.loops.EpochRunner`'s scanned epoch of the workload's config: the
+                trainer's own path (uint8 data scaled in the step, per-example loss terms,
+                the injected-hyperparameter optimizer, keys folded from the step)
+  flax-scan     benchmarks/peers/flax_peer.py's scanned epoch: float32 data, optax.adam, the
+                batch-mean loss, keys split up front
+and flax-scan with one of ae_jax's choices each, to find where a difference comes from:
+  +uint8        the data kept as uint8 on the device and scaled to [0, 1] in the step
+  +per-example  the loss as the mean of per-example means (dense and deep; the VAE's peer
+                loss is per example already)
+  +optimizer    ae_jax's optimizer of the config (inject_hyperparams(adam), eps 1e-7)
+  +step-keys    the step's key folded from the step counter (ae_jax.rng), not split ahead
+  +ae-bce       ae_jax's `bce_with_logits` in place of the peer's `bce_fast`
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import statistics
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [ROOT, os.path.join(ROOT, "benchmarks", "peers")]
+
+import flax_peer  # noqa: E402
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import optax  # noqa: E402
+from flax.training import train_state  # noqa: E402
+
+from ae_jax.data import load_dataset  # noqa: E402
+from ae_jax.families import build_family  # noqa: E402
+from ae_jax.loops import EpochRunner  # noqa: E402
+from ae_jax.objectives.reconstruction import bce_with_logits  # noqa: E402
+
+CONFIGS = {"dense": "configs.dense_ae", "deep": "configs.deep_ae", "vae": "configs.vae_dense_2d"}
+
+
+def scaled_inputs(loss):
+    """The peer's loss on uint8 rows, scaled to [0, 1] inside the step (ae_jax's layout)."""
+    def scaled(params, inputs, targets, key):
+        x = inputs.astype(jnp.float32) / 255.0
+        return loss(params, x, x, key)
+    return scaled
+
+
+def per_example_loss(apply_fn):
+    """mean_b (mean_d BCE(b, d)): the AE peer's loss in ae_jax's per-example form."""
+    def loss(params, inputs, targets, key):
+        bce = flax_peer.bce_fast(apply_fn({"params": params}, inputs), targets)
+        return jnp.mean(jnp.mean(bce, axis=-1))  # (B, D) -> (B,) -> ()
+    return loss
+
+
+def folded_key_step(loss):
+    """flax_peer.make_step with the key of step s = fold_in(key, s) (ae_jax.rng's form)."""
+    def step(state, inputs, targets, key):
+        step_key = jax.random.fold_in(key, state.step)
+        value, grads = jax.value_and_grad(loss)(state.params, inputs, targets, step_key)
+        return state.apply_gradients(grads=grads), value
+    return step
+
+
+def make_arms(workload: str, data_dir: str | None) -> dict:
+    """{arm: (initial state, epoch(state, round) -> (state, loss))}, all on the same data."""
+    config = importlib.import_module(CONFIGS[workload]).get_config()
+    if data_dir:
+        config.data.data_dir = data_dir
+    dataset = load_dataset(config.data)
+    n, batch = len(dataset.train), config.batch_size
+    rows = jnp.asarray(dataset.train.reshape(n, -1))  # (N, 28, 28, 1) uint8 -> (N, 784)
+    floats = rows.astype(jnp.float32) / 255.0
+    family = build_family(config, dataset.example_shape, n // batch)
+    runner = EpochRunner(family.train_step, n, batch, "scan")
+
+    def ae_epoch(state, r):
+        state, metrics = runner(state, rows, r)
+        return state, metrics["loss"]
+
+    model = flax_peer.make_model(workload)
+    key = jax.random.PRNGKey(0)
+    params = model.init(key, *((floats[:1], key) if workload == "vae" else (floats[:1],)))
+    peer_loss = flax_peer.make_loss(workload, model.apply, flax_peer.bce_fast)
+
+    def peer(loss, data, tx=None, step=flax_peer.make_step):
+        own = jax.tree_util.tree_map(jnp.copy, params["params"])  # each epoch donates its state
+        state = train_state.TrainState.create(apply_fn=model.apply, params=own,
+                                              tx=tx or optax.adam(1e-3))
+        epoch = flax_peer.make_scan_epoch(step(loss), n, batch)
+        return state, lambda s, r: epoch(s, jax.random.PRNGKey(r), data, data)
+
+    arms = {"ae_jax": (family.init(0), ae_epoch), "flax-scan": peer(peer_loss, floats),
+            "+uint8": peer(scaled_inputs(peer_loss), rows)}
+    if workload != "vae":
+        arms["+per-example"] = peer(per_example_loss(model.apply), floats)
+    arms["+optimizer"] = peer(peer_loss, floats, tx=family.tx)
+    arms["+step-keys"] = peer(peer_loss, floats, step=folded_key_step)
+    arms["+ae-bce"] = peer(flax_peer.make_loss(workload, model.apply, bce_with_logits), floats)
+    return arms
+
+
+def measure(arms: dict, rounds: int) -> dict:
+    """{arm: [epoch seconds per round]}; round 0 (compilation) is dropped. Each arm trains
+    its own state on, round after round; the arms of a round run back to back."""
+    states = {name: state for name, (state, _) in arms.items()}
+    seconds = {name: [] for name in arms}
+    for r in range(rounds + 1):
+        for name, (_, epoch) in arms.items():
+            start = time.perf_counter()
+            states[name], loss = epoch(states[name], r)
+            jax.block_until_ready((states[name], loss))
+            if r:
+                seconds[name].append(time.perf_counter() - start)
+    return seconds
+
+
+def table(workload: str, seconds: dict) -> list[str]:
+    base = seconds["flax-scan"]
+    lines = []
+    for name, times in seconds.items():
+        ratios = [t / b for t, b in zip(times, base, strict=True)]
+        q1, _, q3 = statistics.quantiles(ratios, n=4)
+        lines.append(f"| {workload} | {name} | {statistics.median(times):.3f} | "
+                     f"{statistics.median(ratios):.3f} [{q1:.3f}, {q3:.3f}] |")
+    return lines
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--workloads", default="dense,deep,vae")
+    ap.add_argument("--rounds", type=int, default=11)
+    ap.add_argument("--data_dir", default=None)
+    ap.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"))
+    args = ap.parse_args()
+    workloads = args.workloads.split(",")
+    unknown = sorted(set(workloads) - set(CONFIGS))
+    if unknown:
+        raise SystemExit(f"error: unknown workloads {unknown} (--workloads); known: "
+                         f"{', '.join(CONFIGS)}")
+    lines = [f"jax {jax.__version__} on {jax.devices()[0].device_kind}, {args.rounds} rounds",
+             "", "| workload | arm | median epoch s | time / flax-scan, median [quartiles] |",
+             "|---|---|---|---|"]
+    print("\n".join(lines), flush=True)
+    results = {}
+    for workload in workloads:
+        results[workload] = measure(make_arms(workload, args.data_dir), args.rounds)
+        rows = table(workload, results[workload])
+        print("\n".join(rows), flush=True)
+        lines += rows
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, f"engine_overhead-{stamp}.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    with open(os.path.join(args.out, f"engine_overhead-{stamp}.json"), "w") as f:
+        json.dump(results, f)
+
+
+if __name__ == "__main__":
+    main()
