@@ -9,10 +9,11 @@ Where: `AE_JAX_CACHE_DIR` if set (`off` turns the cache off), else JAX's own
 `JAX_COMPILATION_CACHE_DIR` if set, else `~/.cache/ae_jax/jax` (`$XDG_CACHE_HOME` honoured).
 Programs that compiled in under `min_compile_seconds` are not worth a file and are skipped.
 
-Several processes may share the folder (the runs of a sweep started side by side, pytest-xdist
-workers): the size limit `MAX_BYTES` turns on JAX's least-recently-used eviction, and with it
-its file lock (the `filelock` package) around every read and write, so that no process reads
-an entry another is still writing. Without a limit JAX writes entries unlocked.
+Several processes may share the folder (the runs of a sweep started side by side, the test
+suite's subprocesses): the size limit `MAX_BYTES` turns on JAX's least-recently-used
+eviction, and with it its file lock (the `filelock` package) around every read and write, so
+that no process reads an entry another is still writing. Without a limit JAX writes entries
+unlocked.
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ from __future__ import annotations
 import logging
 import os
 
-import jax
-
 ENV = "AE_JAX_CACHE_DIR"
 MAX_BYTES = 4 * 2**30  # the oldest entries go once the folder would pass 4 GiB
+# (jax is imported in `enable`, so that tests/conftest.py reads MAX_BYTES before jax starts)
 
 
 def default_dir() -> str:
@@ -33,6 +33,8 @@ def default_dir() -> str:
 
 def enable(min_compile_seconds: float = 0.5) -> str | None:
     """Turn the cache on (see the module docstring); returns its folder, or None when off."""
+    import jax
+
     folder = os.environ.get(ENV) or os.environ.get("JAX_COMPILATION_CACHE_DIR") or default_dir()
     if folder.lower() == "off":
         return None

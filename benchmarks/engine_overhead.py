@@ -148,6 +148,8 @@ def main():
     ap.add_argument("--data_dir", default=None)
     ap.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"))
     args = ap.parse_args()
+    if args.rounds < 2:
+        raise SystemExit(f"error: --rounds={args.rounds}: the quartiles need at least 2 rounds")
     workloads = args.workloads.split(",")
     unknown = sorted(set(workloads) - set(CONFIGS))
     if unknown:

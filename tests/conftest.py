@@ -9,13 +9,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # the suite compiles the same programs many times (seeds trained apart, reruns after a kill,
 # one quick-start per subprocess test), and a cache hit is the program itself (bitwise). A
 # fresh checkout fills it on its first run. AE_JAX_TEST_CACHE=off runs without it.
-# pytest-xdist workers (`pytest -n auto`) and their subprocesses share the folder: the size
-# limit turns on JAX's file lock around each entry (see ae_jax/compilation_cache.py).
+# The test process and its subprocesses share the folder: the size limit turns on JAX's file
+# lock around each entry (see ae_jax/compilation_cache.py).
 if os.environ.get("AE_JAX_TEST_CACHE", "") != "off":
     os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
                           os.path.join(ROOT, ".pytest_cache", "jax_compilation"))
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
-    os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(4 * 2**30))
+    from ae_jax.compilation_cache import MAX_BYTES  # imports no jax
+
+    os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(MAX_BYTES))
     os.environ["AE_JAX_CACHE_DIR"] = os.environ["JAX_COMPILATION_CACHE_DIR"]
 
 import jax.numpy as jnp  # noqa: E402
