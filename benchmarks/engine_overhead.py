@@ -23,6 +23,13 @@ and flax-scan with one of ae_jax's choices each, to find where a difference come
   +optimizer    ae_jax's optimizer of the config (inject_hyperparams(adam), eps 1e-7)
   +step-keys    the step's key folded from the step counter (ae_jax.rng), not split ahead
   +ae-bce       ae_jax's `bce_with_logits` in place of the peer's `bce_fast`
+  +ae-model     the workload config's ae_jax module and initial parameters (the encoder's
+                aux outputs, the (B, 784) <-> (B, 28, 28, 1) reshapes, its initialiser)
+and ae_jax with one of its parts removed:
+  ae-loss-only  the trainer's step reporting only the loss: no per-term metric means
+                carried through the scan beside it
+and ae_jax's epoch with config.scan_unroll = k (a loop iteration runs k steps):
+  ae-unroll2, ae-unroll4
 """
 
 from __future__ import annotations
@@ -77,6 +84,29 @@ def folded_key_step(loss):
     return step
 
 
+def ae_model_loss(workload: str, model, example_shape):
+    """The peer's loss on the ae_jax module: rows reshaped to images and the logits back."""
+    def loss(params, inputs, targets, key):
+        x = inputs.reshape(-1, *example_shape)  # (B, 784) -> (B, 28, 28, 1)
+        if workload == "vae":
+            logits, aux = model.apply({"params": params}, x, rngs={"sample": key})
+            mean, logvar = aux["mean"], aux["logvar"]
+            kl = -0.5 * jnp.sum(1 + logvar - mean**2 - jnp.exp(logvar), axis=-1)
+            bce = flax_peer.bce_fast(logits.reshape(targets.shape), targets)
+            return jnp.mean(bce.sum(-1) + kl)
+        logits, _ = model.apply({"params": params}, x)
+        return jnp.mean(flax_peer.bce_fast(logits.reshape(targets.shape), targets))
+    return loss
+
+
+def loss_only(train_step):
+    """The trainer's step with every metric but the loss dropped."""
+    def step(state, batch):
+        state, metrics = train_step(state, batch)
+        return state, {"loss": metrics["loss"]}
+    return step
+
+
 def make_arms(workload: str, data_dir: str | None) -> dict:
     """{arm: (initial state, epoch(state, round) -> (state, loss))}, all on the same data."""
     config = importlib.import_module(CONFIGS[workload]).get_config()
@@ -87,57 +117,73 @@ def make_arms(workload: str, data_dir: str | None) -> dict:
     rows = jnp.asarray(dataset.train.reshape(n, -1))  # (N, 28, 28, 1) uint8 -> (N, 784)
     floats = rows.astype(jnp.float32) / 255.0
     family = build_family(config, dataset.example_shape, n // batch)
-    runner = EpochRunner(family.train_step, n, batch, "scan")
+    runners = {"ae_jax": EpochRunner(family.train_step, n, batch, "scan"),
+               "ae-loss-only": EpochRunner(loss_only(family.train_step), n, batch, "scan"),
+               **{f"ae-unroll{k}": EpochRunner(family.train_step, n, batch, "scan",
+                                               scan_unroll=k) for k in (2, 4)}}
 
-    def ae_epoch(state, r):
-        state, metrics = runner(state, rows, r)
-        return state, metrics["loss"]
+    def ae_epoch(name):
+        def epoch(state, r):
+            state, metrics = runners[name](state, rows, r)
+            return state, metrics["loss"]
+        return epoch
 
     model = flax_peer.make_model(workload)
     key = jax.random.PRNGKey(0)
     params = model.init(key, *((floats[:1], key) if workload == "vae" else (floats[:1],)))
     peer_loss = flax_peer.make_loss(workload, model.apply, flax_peer.bce_fast)
 
-    def peer(loss, data, tx=None, step=flax_peer.make_step):
-        own = jax.tree_util.tree_map(jnp.copy, params["params"])  # each epoch donates its state
+    def peer(loss, data, tx=None, step=flax_peer.make_step, start=params["params"]):
+        own = jax.tree_util.tree_map(jnp.copy, start)  # each epoch donates its state
         state = train_state.TrainState.create(apply_fn=model.apply, params=own,
                                               tx=tx or optax.adam(1e-3))
         epoch = flax_peer.make_scan_epoch(step(loss), n, batch)
         return state, lambda s, r: epoch(s, jax.random.PRNGKey(r), data, data)
 
-    arms = {"ae_jax": (family.init(0), ae_epoch), "flax-scan": peer(peer_loss, floats),
+    arms = {"ae_jax": (family.init(0), ae_epoch("ae_jax")), "flax-scan": peer(peer_loss, floats),
             "+uint8": peer(scaled_inputs(peer_loss), rows)}
     if workload != "vae":
         arms["+per-example"] = peer(per_example_loss(model.apply), floats)
     arms["+optimizer"] = peer(peer_loss, floats, tx=family.tx)
     arms["+step-keys"] = peer(peer_loss, floats, step=folded_key_step)
     arms["+ae-bce"] = peer(flax_peer.make_loss(workload, model.apply, bce_with_logits), floats)
+    arms["+ae-model"] = peer(ae_model_loss(workload, family.model, dataset.example_shape),
+                             floats, start=family.init(0).nets["model"].params)
+    arms["ae-loss-only"] = (family.init(0), ae_epoch("ae-loss-only"))
+    for k in (2, 4):
+        arms[f"ae-unroll{k}"] = (family.init(0), ae_epoch(f"ae-unroll{k}"))
     return arms
 
 
 def measure(arms: dict, rounds: int) -> dict:
-    """{arm: [epoch seconds per round]}; round 0 (compilation) is dropped. Each arm trains
-    its own state on, round after round; the arms of a round run back to back."""
+    """{arm: [epoch seconds per round]} and {arm: round 0's seconds (compiling + one epoch;
+    no persistent compilation cache here)}. Each arm trains its own state on, round after
+    round; the arms of a round run back to back."""
     states = {name: state for name, (state, _) in arms.items()}
     seconds = {name: [] for name in arms}
+    first = {}
     for r in range(rounds + 1):
         for name, (_, epoch) in arms.items():
             start = time.perf_counter()
             states[name], loss = epoch(states[name], r)
             jax.block_until_ready((states[name], loss))
+            elapsed = time.perf_counter() - start
             if r:
-                seconds[name].append(time.perf_counter() - start)
-    return seconds
+                seconds[name].append(elapsed)
+            else:
+                first[name] = elapsed
+    return seconds, first
 
 
-def table(workload: str, seconds: dict) -> list[str]:
+def table(workload: str, seconds: dict, first: dict) -> list[str]:
     base = seconds["flax-scan"]
     lines = []
     for name, times in seconds.items():
         ratios = [t / b for t, b in zip(times, base, strict=True)]
         q1, _, q3 = statistics.quantiles(ratios, n=4)
         lines.append(f"| {workload} | {name} | {statistics.median(times):.3f} | "
-                     f"{statistics.median(ratios):.3f} [{q1:.3f}, {q3:.3f}] |")
+                     f"{statistics.median(ratios):.3f} [{q1:.3f}, {q3:.3f}] | "
+                     f"{first[name]:.2f} |")
     return lines
 
 
@@ -156,13 +202,14 @@ def main():
         raise SystemExit(f"error: unknown workloads {unknown} (--workloads); known: "
                          f"{', '.join(CONFIGS)}")
     lines = [f"jax {jax.__version__} on {jax.devices()[0].device_kind}, {args.rounds} rounds",
-             "", "| workload | arm | median epoch s | time / flax-scan, median [quartiles] |",
-             "|---|---|---|---|"]
+             "", "| workload | arm | median epoch s | time / flax-scan, median [quartiles] "
+             "| round 0 s (compile + epoch) |", "|---|---|---|---|---|"]
     print("\n".join(lines), flush=True)
     results = {}
     for workload in workloads:
-        results[workload] = measure(make_arms(workload, args.data_dir), args.rounds)
-        rows = table(workload, results[workload])
+        seconds, first = measure(make_arms(workload, args.data_dir), args.rounds)
+        results[workload] = {"epoch_seconds": seconds, "round0_seconds": first}
+        rows = table(workload, seconds, first)
         print("\n".join(rows), flush=True)
         lines += rows
     stamp = time.strftime("%Y%m%d-%H%M%S")

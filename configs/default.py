@@ -223,6 +223,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.num_epochs = 10        # passes over the training split
     config.loop = "auto"          # auto | scan | steps (see ae_jax/loops.py)
     config.steps_per_call = 1     # loop=steps: steps unrolled into one compiled call
+    config.scan_unroll = 1        # loop=scan: steps per loop iteration (4: faster long MLP runs)
     config.checkpoint_every_epochs = 1  # Orbax save interval, epochs (also the first and last)
     config.keep_checkpoints = 3   # newest checkpoints kept in the workdir
     config.keep_best = ""         # test metric, e.g. "loss": keep its lowest epoch too ("": off)

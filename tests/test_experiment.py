@@ -123,3 +123,16 @@ def test_vmapped_runs_equal_separate_runs(tmp_path):
     rows = [json.loads(line) for line in open(tmp_path / "many" / "metrics.jsonl")]
     assert len(rows[-1]["loss_per_run"]) == 3
     assert rows[-1]["loss"] == pytest.approx(np.mean(rows[-1]["loss_per_run"]))
+
+
+def test_an_unrolled_scan_trains_the_same_steps(tmp_path):
+    """config.scan_unroll runs k steps per loop iteration: the same steps in the same order
+    (here 5 steps an epoch, so a remainder of 1 after the unrolled iteration)."""
+    fields = {"num_epochs": 2, "loop": "scan", "data.train_limit": 320}  # 320 / 64 = 5
+    plain = train_and_evaluate(digits_config(**fields), str(tmp_path / "plain"))
+    unrolled = train_and_evaluate(digits_config(**fields, scan_unroll=4),
+                                  str(tmp_path / "unrolled"))
+    a, b = (jax.tree_util.tree_leaves(s.nets) for s in (plain, unrolled))
+    assert len(a) == len(b) > 0
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))

@@ -88,7 +88,8 @@ def _initial_state(config, family, run_hparams: dict, mesh, workdir: str):
 def _runner_and_evaluator(config, family, num_train: int, run_indices, mesh, loop: str):
     runs = config.num_runs > 1
     runner = EpochRunner(family.train_step, num_train, config.batch_size, loop,
-                         config.steps_per_call, runs, run_indices, mesh, config.stream_batches)
+                         config.steps_per_call, runs, run_indices, mesh, config.stream_batches,
+                         config.scan_unroll)
     means = make_evaluator(family.eval_step, config.eval_batch_size, runs, mesh,
                            config.stream_batches)
     return runner, lambda state, data: family.finalize(means(state, data))

@@ -14,6 +14,7 @@ _AT_LEAST = (
     ("checkpoint_every_epochs", 1, "epochs between checkpoints"),
     ("keep_checkpoints", 1, "checkpoints kept (0 would delete every one)"),
     ("steps_per_call", 1, "steps per compiled call"),
+    ("scan_unroll", 1, "steps per iteration of the scanned epoch"),
     ("stream_batches", 1, "batches per host-to-device transfer"),
     ("plot_every_epochs", 0, "epochs between plots (0: at the end)"),
     ("num_plot_images", 0, "images in the reconstruction plots"),
