@@ -13,7 +13,8 @@ seconds and the median over rounds of the arm's time / flax-scan's time in the s
 Arms (one training epoch each: 60,000 images, batch 128, the last partial batch dropped):
   ae_jax        `ae_jax.loops.EpochRunner`'s scanned epoch of the workload's config: the
                 trainer's own path (uint8 data scaled in the step, per-example loss terms,
-                the injected-hyperparameter optimizer, keys folded from the step)
+                the injected-hyperparameter optimizer, keys folded from the step, the
+                config's scan_unroll: 4 for dense and deep, 1 for the VAE)
   flax-scan     benchmarks/peers/flax_peer.py's scanned epoch: float32 data, optax.adam, the
                 batch-mean loss, keys split up front
 and flax-scan with one of ae_jax's choices each, to find where a difference comes from:
@@ -28,8 +29,9 @@ and flax-scan with one of ae_jax's choices each, to find where a difference come
 and ae_jax with one of its parts removed:
   ae-loss-only  the trainer's step reporting only the loss: no per-term metric means
                 carried through the scan beside it
-and ae_jax's epoch with config.scan_unroll = k (a loop iteration runs k steps):
-  ae-unroll2, ae-unroll4
+and ae_jax's epoch with another config.scan_unroll k than the config's own (a loop iteration
+runs k steps):
+  ae-unroll1, ae-unroll2, ae-unroll4
 """
 
 from __future__ import annotations
@@ -117,10 +119,12 @@ def make_arms(workload: str, data_dir: str | None) -> dict:
     rows = jnp.asarray(dataset.train.reshape(n, -1))  # (N, 28, 28, 1) uint8 -> (N, 784)
     floats = rows.astype(jnp.float32) / 255.0
     family = build_family(config, dataset.example_shape, n // batch)
-    runners = {"ae_jax": EpochRunner(family.train_step, n, batch, "scan"),
-               "ae-loss-only": EpochRunner(loss_only(family.train_step), n, batch, "scan"),
+    own, others = config.scan_unroll, [k for k in (1, 2, 4) if k != config.scan_unroll]
+    runners = {"ae_jax": EpochRunner(family.train_step, n, batch, "scan", scan_unroll=own),
+               "ae-loss-only": EpochRunner(loss_only(family.train_step), n, batch, "scan",
+                                           scan_unroll=own),
                **{f"ae-unroll{k}": EpochRunner(family.train_step, n, batch, "scan",
-                                               scan_unroll=k) for k in (2, 4)}}
+                                               scan_unroll=k) for k in others}}
 
     def ae_epoch(name):
         def epoch(state, r):
@@ -150,7 +154,7 @@ def make_arms(workload: str, data_dir: str | None) -> dict:
     arms["+ae-model"] = peer(ae_model_loss(workload, family.model, dataset.example_shape),
                              floats, start=family.init(0).nets["model"].params)
     arms["ae-loss-only"] = (family.init(0), ae_epoch("ae-loss-only"))
-    for k in (2, 4):
+    for k in others:
         arms[f"ae-unroll{k}"] = (family.init(0), ae_epoch(f"ae-unroll{k}"))
     return arms
 
