@@ -124,7 +124,7 @@ class EpochRunner:
 
     `scan_unroll` steps run per iteration of the scanned epoch's loop (`lax.scan(unroll=)`):
     the same steps in the same order. Measured by benchmarks/engine_overhead.py (arm
-    ae-unroll4, 2-core CPU, three runs): 4 cut the dense and deep MLP epochs by 3-16% and
+    ae-unroll4, 2-core CPU, three runs): 4 cut the dense and deep MLP epochs by 2-16% and
     left the dense VAE's within noise, and it makes the program slower to compile (dense 1.25
     -> 1.69 s for compiling plus one epoch), so 1 is the default and the long MLP configs
     (dense_ae, deep_ae) set 4.

@@ -119,10 +119,10 @@ def make_arms(workload: str, data_dir: str | None) -> dict:
     rows = jnp.asarray(dataset.train.reshape(n, -1))  # (N, 28, 28, 1) uint8 -> (N, 784)
     floats = rows.astype(jnp.float32) / 255.0
     family = build_family(config, dataset.example_shape, n // batch)
-    own, others = config.scan_unroll, [k for k in (1, 2, 4) if k != config.scan_unroll]
-    runners = {"ae_jax": EpochRunner(family.train_step, n, batch, "scan", scan_unroll=own),
+    unroll, others = config.scan_unroll, [k for k in (1, 2, 4) if k != config.scan_unroll]
+    runners = {"ae_jax": EpochRunner(family.train_step, n, batch, "scan", scan_unroll=unroll),
                "ae-loss-only": EpochRunner(loss_only(family.train_step), n, batch, "scan",
-                                           scan_unroll=own),
+                                           scan_unroll=unroll),
                **{f"ae-unroll{k}": EpochRunner(family.train_step, n, batch, "scan",
                                                scan_unroll=k) for k in others}}
 

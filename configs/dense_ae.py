@@ -29,5 +29,5 @@ def get_config():
     config.model.latent_dim = 32
     config.batch_size = 128
     config.num_epochs = 50
-    config.scan_unroll = 4  # epochs 3-16% faster, +0.4-0.7 s compiling (engine_overhead.py)
+    config.scan_unroll = 4  # epochs 2-16% faster, +0.4-0.7 s compiling (engine_overhead.py)
     return default.keras_initialisation(config)

@@ -45,6 +45,21 @@ def test_scan_and_unrolled_steps_agree():
     np.testing.assert_allclose(m1["loss"], m2["loss"], rtol=1e-5)
 
 
+def test_scan_unroll_puts_k_steps_in_each_loop_iteration():
+    """The compiled epoch holds k copies of the step in its loop body, plus one per step of
+    the remainder (22 = 5*4 + 2 steps): (4 + 2) times the matmuls of one step."""
+    config = digits_config()
+    _, family, state, flat = family_setup(config)
+
+    def dots(unroll):
+        runner = EpochRunner(family.train_step, len(flat), 64, "scan", scan_unroll=unroll)
+        compiled = runner._whole_epoch.lower(state, flat, 1, None).compile()
+        return compiled.as_text().count(" dot(")
+
+    steps = len(flat) // 64
+    assert steps == 22 and dots(1) > 0 and dots(4) == (4 + steps % 4) * dots(1)
+
+
 def test_steps_loop_reports_progress_every_few_steps_and_changes_no_bit():
     config = digits_config()
     _, family, state, flat = family_setup(config)

@@ -45,6 +45,7 @@ def _copy(src, dst):
     ("eval_batch_size", 0, "eval_batch_size=0"),
     ("checkpoint_every_epochs", 0, "checkpoint_every_epochs=0"),
     ("num_runs", 0, "num_runs=0"),
+    ("scan_unroll", 0, "scan_unroll=0"),
     ("num_epochs", -1, "num_epochs=-1"),
     ("data.train_limit", -5, "data.train_limit=-5"),
     ("optimizer.learning_rate", -1e-3, "optimizer.learning_rate=-0.001"),
