@@ -22,7 +22,7 @@ def create_run_states(family, seeds: Sequence[int]) -> State:
 
     Run r's state is bitwise `family.init(seeds[r])`.
     """
-    return jax.vmap(family.init)(jnp.asarray(seeds, jnp.uint32))
+    return jax.jit(jax.vmap(family.init))(jnp.asarray(seeds, jnp.uint32))
 
 
 def set_run_hyperparams(state: State, nets=None, **values) -> State:
@@ -56,7 +56,10 @@ def initial_state(family, num_runs: int, seed: int, seeds: Sequence[int] | None 
     if num_runs > 1:
         seeds = [seed + r for r in range(num_runs)] if seeds is None else list(seeds)
         return create_run_states(family, seeds)
-    return family.init(seed if seeds is None else int(seeds[0]))
+    # jitted: one program (cached on disk like the others) instead of one compiled per
+    # operation of the eager forward pass that creates the parameters; the same bits
+    # (ae_jax/models/activations.py, affine_draw)
+    return jax.jit(family.init)(jnp.uint32(seed if seeds is None else seeds[0]))
 
 
 def apply_run_hparams(state: State, run_hparams: dict,

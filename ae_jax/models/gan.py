@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 
 from ae_jax.models.build import module_from_config
+from ae_jax.models.initializers import affine_draw
 from ae_jax.models.mlp import MLPAutoencoder
 from ae_jax.registry import Registry
 
@@ -32,7 +33,7 @@ AAE_MODELS: Registry = Registry("adversarial autoencoder model", field="model.na
 
 # Radford et al. (2016): "All weights were initialized from a zero-centered Normal
 # distribution with standard deviation 0.02"; leaky ReLU slope 0.2 in the discriminator.
-DCGAN_INIT = nn.initializers.normal(0.02)
+DCGAN_INIT = affine_draw(jax.random.normal, 0.02)  # = nn.initializers.normal(0.02)
 
 
 def _batch_norm(train: bool, momentum: float, name: str) -> nn.BatchNorm:

@@ -35,13 +35,13 @@ import jax.numpy as jnp
 
 from ae_jax.distributions import log_normal, reparameterize
 from ae_jax.models.build import MODELS, module_from_config
+from ae_jax.models.initializers import affine_draw
 from ae_jax.models.vae import VAE
 
 PSEUDO_INPUT_MEAN, PSEUDO_INPUT_STDDEV = 0.5, 0.1  # initial pixels ~ N(0.5, 0.1^2)
 
 
-def _pseudo_input_init(key, shape, dtype=jnp.float32):
-    return PSEUDO_INPUT_MEAN + PSEUDO_INPUT_STDDEV * jax.random.normal(key, shape, dtype)
+_pseudo_input_init = affine_draw(jax.random.normal, PSEUDO_INPUT_STDDEV, PSEUDO_INPUT_MEAN)
 
 
 class PseudoInputs(nn.Module):

@@ -64,6 +64,7 @@ from ae_jax.models.abilities import DECODE, ENCODE
 from ae_jax.models.activations import get_dtype
 from ae_jax.models.build import MODELS, module_from_config
 from ae_jax.models.conv import ConvDecoder, ConvEncoder, feature_shape
+from ae_jax.models.initializers import affine_draw
 
 LAPLACE_EPSILON = 1e-5  # eps of the Laplace-smoothed cluster sizes (Sonnet's default)
 CODEBOOK_UPDATES = ("gradient", "ema")
@@ -129,13 +130,13 @@ class VectorQuantizer(nn.Module):
         if self.update not in CODEBOOK_UPDATES:
             raise ValueError(f"unknown codebook_update {self.update!r}: use gradient or ema")
         limit = math.sqrt(3.0 / self.embedding_dim)  # Var(e_kd) = 1 / D, so ||e_k|| ~ 1
-        init = nn.initializers.uniform(2 * limit)
+        init = affine_draw(jax.random.uniform, 2 * limit, -limit)  # U(-limit, limit)
         shape = (self.num_codes, self.embedding_dim)
         if self.update == "gradient":
-            self.embeddings = self.param("codebook", lambda k, s: init(k, s) - limit, shape)
+            self.embeddings = self.param("codebook", init, shape)
             return
         self.ema_codebook = self.variable(
-            "vq", "codebook", lambda: init(self.make_rng("params"), shape) - limit)
+            "vq", "codebook", lambda: init(self.make_rng("params"), shape))
         self.cluster_size = self.variable("vq", "cluster_size", jnp.ones, (self.num_codes,))
         self.embed_sum = self.variable(  # a buffer of its own (the state's leaves are donated)
             "vq", "embed_sum", lambda: jnp.array(self.ema_codebook.value, copy=True))
