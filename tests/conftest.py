@@ -7,16 +7,18 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # JAX's persistent compilation cache for this process and every subprocess a test starts:
 # the suite compiles the same programs many times (seeds trained apart, reruns after a kill,
-# one quick-start per subprocess test), and a cache hit is the program itself (bitwise). A
-# fresh checkout fills it on its first run. AE_JAX_TEST_CACHE=off runs without it.
-# The test process and its subprocesses share the folder: the size limit turns on JAX's file
-# lock around each entry (see ae_jax/compilation_cache.py).
+# one quick-start per subprocess test), and a cache hit is the program itself (bitwise).
+# The folder is the user's (~/.cache/ae_jax/jax-tests), not the checkout's, so a fresh clone
+# or a CI checkout on the same machine starts warm: a key covers the program (without its
+# source locations), the devices, the flags and the versions, never the checkout's path.
+# AE_JAX_TEST_CACHE=off runs without it. The test process and its subprocesses share the
+# folder: the size limit turns on JAX's file lock around each entry
+# (see ae_jax/compilation_cache.py).
 if os.environ.get("AE_JAX_TEST_CACHE", "") != "off":
-    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
-                          os.path.join(ROOT, ".pytest_cache", "jax_compilation"))
-    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
-    from ae_jax.compilation_cache import MAX_BYTES  # imports no jax
+    from ae_jax.compilation_cache import MAX_BYTES, default_dir  # imports no jax
 
+    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", default_dir() + "-tests")
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
     os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(MAX_BYTES))
     os.environ["AE_JAX_CACHE_DIR"] = os.environ["JAX_COMPILATION_CACHE_DIR"]
 
