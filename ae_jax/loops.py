@@ -7,15 +7,17 @@ epoch is `fold_in(key, epoch)` of the "shuffle" stream and the noise/sample keys
 
 Loop shapes (`config.loop`), one function for all:
   "scan"   the whole epoch is one `lax.scan` inside one jitted call: no Python per step.
-           Fastest for the MLPs and VAEs on CPU (1.2-1.8x over one call per step).
+           Fastest for the MLPs and VAEs on CPU (1.2-1.8x over one call per step), and for
+           the conv_ops layers (`python benchmarks/conv_step.py`, 32-32 denoising step,
+           batch 128: 63 ms per step at top level, 44 ms inside an 8-step scan).
   "steps"  a jitted call runs `steps_per_call` steps (unrolled, no while loop), called from
-           Python. On XLA:CPU, convolution gradients inside a while loop (scan/fori) ran 8x
-           slower than the same step at top level; unrolled steps do not have that problem.
-           Re-measured with the conv_ops layers (`python benchmarks/conv_step.py`, 32-32
-           denoising step, batch 128): 80 ms at top level, 924 ms per step inside an 8-step
-           scan, so "steps" stays the CPU default for convolutions.
-  "auto"   "steps" on CPU for families whose networks declare `uses_convolutions`
-           (ae_jax/models/abilities.py), "scan" otherwise.
+           Python. On XLA:CPU, XLA's convolution kernel gradients inside a while loop
+           (scan/fori) ran 8-20x slower than the same step at top level (the same step with
+           `conv_impl="lax"`: 1.5 s per step inside the scan); unrolled steps do not have
+           that problem.
+  "auto"   "steps" on CPU for families whose networks declare `xla_conv_gradients`
+           (ae_jax/models/abilities.py: the DCGAN, and conv layers with conv_impl="lax"),
+           "scan" otherwise.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 Encoder Conv32 - pool - Conv64 - pool (28 -> 7x7x64) -> mean 16, log-variance 16; decoder
 Dense(16 -> 7x7x64) - Conv64 - up - Conv32 - up - Conv1 logits (Bernoulli); 228,193
 parameters. Negative ELBO (BCE summed over pixels + closed-form KL) in nats per image, Adam
-1e-3, batch 128. On CPU the conv steps run as jitted chunks, not one scan: the conv layers
-declare `uses_convolutions`, and `loop="auto"` reads it (ae_jax/loops.py).
+1e-3, batch 128. On CPU the conv layers use the conv_ops formulations, whose gradients run
+well inside the epoch's scan; with `conv_impl="lax"` they declare `xla_conv_gradients`, and
+`loop="auto"` then runs jitted steps instead (ae_jax/loops.py).
 
     python train.py --config=configs/vae_conv.py --workdir=runs/vae_conv
     python evaluate.py --workdir=runs/vae_conv --task=nll --option=num_examples=100

@@ -11,9 +11,11 @@ from ae_jax.models.conv_ops import (
     conv_im2col,
     conv_lax,
     conv_out_shift,
+    conv_shift_grad,
     max_pool_2x2,
     upsample_2x,
     upsample_conv_out_shift,
+    upsample_conv_subpixel,
 )
 from configs import default
 
@@ -31,6 +33,31 @@ def test_convolutions_equal_lax(k, cin, cout):
         np.testing.assert_allclose(fn(x, kernel), expected, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(upsample_conv_out_shift(x, kernel),
                                conv_lax(upsample_2x(x), kernel), rtol=1e-5, atol=1e-5)
+
+
+def _value_and_grads(conv, x, kernel, g):
+    out, vjp = jax.vjp(conv, x, kernel)
+    return (out, *vjp(g))
+
+
+@pytest.mark.parametrize("padding, k", [("SAME", 3), ("SAME", 5), ("VALID", 3), ("VALID", 2)])
+@pytest.mark.parametrize("cin", [2, 8])  # one im2col kernel gradient, one matmul per tap
+def test_hand_written_conv_gradients_equal_xla(padding, k, cin):
+    x, kernel = _rand((3, 9, 11, cin)), _rand((k, k, cin, 6), 1)
+    g = _rand(conv_lax(x, kernel, padding).shape, 2)
+    ours = _value_and_grads(lambda a, b: conv_shift_grad(a, b, padding), x, kernel, g)
+    xla = _value_and_grads(lambda a, b: conv_lax(a, b, padding), x, kernel, g)
+    for a, b in zip(ours, xla, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_subpixel_convolution_equals_upsample_then_conv_with_its_gradients():
+    x, kernel = _rand((2, 5, 7, 6)), _rand((3, 3, 6, 4), 1)
+    g = _rand((2, 10, 14, 4), 2)
+    ours = _value_and_grads(upsample_conv_subpixel, x, kernel, g)
+    xla = _value_and_grads(lambda a, b: conv_lax(upsample_2x(a), b), x, kernel, g)
+    for a, b in zip(ours, xla, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
 def test_upsample_is_keras_nearest():

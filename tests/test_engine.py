@@ -15,7 +15,7 @@ from ae_jax.loops import choose_loop
 from ae_jax.objectives import TERMS
 from ae_jax.registry import UnknownNameError
 from ae_jax.state import run_slice
-from configs import gan_mlp, vae_conv, vae_dense_2d
+from configs import dcgan, gan_mlp, vae_conv, vae_dense_2d
 from tests.conftest import assert_kill_9_then_rerun_is_bitwise, digits_config
 
 GAN_SMALL = {"model.latent_dim": 4, "model.generator_hidden_sizes": (16,),
@@ -64,10 +64,15 @@ def test_gan_kill_9_then_rerun_is_bitwise_identical(tmp_path):
     assert_kill_9_then_rerun_is_bitwise(_gan_cmd, tmp_path, epochs=15, kill_after=3)
 
 
-@pytest.mark.parametrize("module, loop", [(vae_conv, "steps"), (vae_dense_2d, "scan")])
-def test_a_conv_model_picks_the_step_loop_on_cpu_from_its_declaration(module, loop):
-    """No config line: the conv VAE's layers declare `uses_convolutions`."""
+@pytest.mark.parametrize("module, conv_impl, loop", [
+    (vae_conv, "lax", "steps"), (vae_conv, "auto", "scan"), (dcgan, "auto", "steps"),
+    (vae_dense_2d, "auto", "scan")])
+def test_xla_conv_gradients_pick_the_step_loop_on_cpu_from_the_declaration(
+        module, conv_impl, loop):
+    """No loop line in the config: the conv VAE's layers declare `xla_conv_gradients` with
+    conv_impl="lax" only (the conv_ops gradients run well in a scan), the DCGAN always."""
     config = module.get_config()
+    config.model.conv_impl = conv_impl
     assert config.loop == "auto"
     family = build_family(config, (28, 28, 1), 10)
     assert choose_loop(config.loop, family.prefers_steps_on_cpu(), backend="cpu") == loop

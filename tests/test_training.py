@@ -105,8 +105,11 @@ def test_choose_loop():
         choose_loop("fast", False)
     # what "auto" is told comes from the networks' declarations, not from model names
     conv = digits_config(**{"model.name": "conv", "model.encoder_layers": ("conv4", "pool"),
-                            "model.decoder_layers": ("conv4", "up"), "model.latent_dim": 0})
+                            "model.decoder_layers": ("conv4", "up"), "model.latent_dim": 0,
+                            "model.conv_impl": "lax"})
     assert prefers_steps_on_cpu({"model": build_model(conv.model, (8, 8, 1))})
+    conv.model.conv_impl = "cpu"  # the conv_ops gradients run well inside a scan
+    assert not prefers_steps_on_cpu({"model": build_model(conv.model, (8, 8, 1))})
     assert not prefers_steps_on_cpu({"model": build_model(digits_config().model, (8, 8, 1))})
 
 

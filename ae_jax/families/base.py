@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 import flax.linen as nn
 import jax
 
-from ae_jax.models.abilities import CONDITIONAL, abilities_of, uses_convolutions
+from ae_jax.models.abilities import CONDITIONAL, abilities_of, xla_conv_gradients
 from ae_jax.models.summary import summarize
 from ae_jax.state import State
 
@@ -45,9 +45,9 @@ SCORE = "score"              # score(state, x, key): the per-example training ob
 
 
 def prefers_steps_on_cpu(networks: Mapping[str, nn.Module]) -> bool:
-    """True when any network computes with convolutions (slow inside a while loop on
-    XLA:CPU; see ae_jax/loops.py)."""
-    return any(uses_convolutions(m) for m in networks.values())
+    """True when any network's gradients use XLA's convolutions (slow inside a while loop
+    on XLA:CPU; see ae_jax/loops.py)."""
+    return any(xla_conv_gradients(m) for m in networks.values())
 
 
 class Family:

@@ -1,15 +1,17 @@
 """What a model can do, declared by the model and read by the engine and the tasks.
 
-A module class lists its abilities in a class attribute, and says whether it computes with
-convolutions (XLA:CPU runs convolution gradients inside a while loop 8-11x slower than at
-top level, so the engine then prefers one compiled call per step on CPU)::
+A module class lists its abilities in a class attribute, and says whether its gradients use
+XLA's convolutions (XLA:CPU runs their kernel gradients inside a while loop 8-20x slower than
+at top level, so the engine then prefers one compiled call per step on CPU; the conv_ops
+layers of `conv_impl="cpu"` have hand-written gradients that run well in a loop)::
 
     class VAE(nn.Module):
         ABILITIES: ClassVar[frozenset[str]] = frozenset({ENCODE, DECODE, POSTERIOR, PRIOR})
 
         @property
-        def uses_convolutions(self) -> bool:
-            return bool(self.encoder_layers or self.decoder_layers)
+        def xla_conv_gradients(self) -> bool:
+            return bool(self.encoder_layers or self.decoder_layers) and (
+                resolve_impl(self.conv_impl) == "lax")
 
 Nothing is guessed from a model's name or from `hasattr`.
 """
@@ -46,8 +48,8 @@ def abilities_of(module) -> frozenset[str]:
     return frozenset(getattr(type(module), "ABILITIES", frozenset()))
 
 
-def uses_convolutions(module) -> bool:
-    return bool(getattr(module, "uses_convolutions", False))
+def xla_conv_gradients(module) -> bool:
+    return bool(getattr(module, "xla_conv_gradients", False))
 
 
 def require(module, ability: str, who: str) -> None:

@@ -34,9 +34,11 @@ from ae_jax.models.build import MODELS, module_from_config
 from ae_jax.models.conv_ops import (
     conv_lax,
     conv_same_cpu,
+    conv_shift_grad,
     max_pool_2x2,
     upsample_2x,
     upsample_conv_out_shift,
+    upsample_conv_subpixel,
 )
 
 _CONV = re.compile(r"^conv(\d+)(_valid)?$")
@@ -95,6 +97,17 @@ def max_pool(x, impl: str):
     return nn.max_pool(x, (2, 2), strides=(2, 2), padding="SAME")
 
 
+def conv_cpu(x, kernel, padding: str):
+    """The "cpu" formulation of a stride-1 convolution: conv_same_cpu for odd 'SAME'
+    kernels, conv_shift_grad for 'VALID', XLA's convolution otherwise (even 'SAME')."""
+    k = kernel.shape[0]
+    if padding == "SAME" and k % 2 == 1:
+        return conv_same_cpu(x, kernel)
+    if padding == "VALID":
+        return conv_shift_grad(x, kernel, "VALID")
+    return conv_lax(x, kernel, padding)
+
+
 class Conv(nn.Module):
     """A convolution with `nn.Conv`'s parameters (kernel (k, k, C, O), by default
     LeCun-normal as nn.Conv, `kernel_init="glorot_uniform"` as Keras's Conv2D with fan-in
@@ -115,12 +128,15 @@ class Conv(nn.Module):
                             (k, k, x.shape[-1], self.features), jnp.float32)
         bias = self.param("bias", nn.initializers.zeros_init(), (self.features,), jnp.float32)
         x, kernel, bias = nn.dtypes.promote_dtype(x, kernel, bias, dtype=self.dtype)
-        fast = self.impl == "cpu" and self.padding == "SAME" and k % 2 == 1
+        fast = self.impl == "cpu" and self.padding == "SAME" and k % 2 == 1  # odd 'SAME'
         if upsampled and fast and self.features < x.shape[-1]:
             y = upsample_conv_out_shift(x, kernel)
+        elif upsampled and fast and k == 3:
+            y = upsample_conv_subpixel(x, kernel)
         else:
             x = upsample_2x(x) if upsampled else x
-            y = conv_same_cpu(x, kernel) if fast else conv_lax(x, kernel, self.padding)
+            y = conv_cpu(x, kernel, self.padding) if self.impl == "cpu" else conv_lax(
+                x, kernel, self.padding)
         if pool:
             y = max_pool(y, self.impl)
         return y + bias
@@ -222,7 +238,6 @@ class ConvAutoencoder(nn.Module):
     `compute_dtype`: "float32" or "bfloat16" (mixed precision; parameters stay float32)."""
 
     ABILITIES: ClassVar[frozenset[str]] = frozenset({ENCODE, DECODE})
-    uses_convolutions: ClassVar[bool] = True
 
     output_shape: Sequence[int]
     encoder_layers: Sequence[str]
@@ -234,6 +249,10 @@ class ConvAutoencoder(nn.Module):
     compute_dtype: str = "float32"
     conv_impl: str = "auto"  # see resolve_impl
     kernel_init: str = "lecun_normal"  # lecun_normal (Flax) | glorot_uniform (Keras) | ...
+
+    @property
+    def xla_conv_gradients(self) -> bool:
+        return resolve_impl(self.conv_impl) == "lax"
 
     def setup(self):
         code_shape = feature_shape(self.output_shape, self.encoder_layers, self.kernel_size)

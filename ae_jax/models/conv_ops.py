@@ -2,30 +2,52 @@
 `lax.conv_general_dilated`, `nn.max_pool` and nearest upsampling (NHWC, kernels HWIO).
 
 Measured on the seeds' 32-32 conv denoising training step (batch 128, 2-core CPU, forward +
-backward + Adam; `python benchmarks/conv_step.py`, interleaved medians): 139 ms with `nn.Conv` /
-`nn.max_pool` / `jnp.repeat`, 80 ms with these. Where the time went (a per-op profile of the
-plain step) and what fixed it:
+backward + Adam; `python benchmarks/conv_step.py --rounds 5`, interleaved medians,
+2026-12-03): 140 ms with `nn.Conv` / `nn.max_pool` / `jnp.repeat`, 70 ms with these as one
+compiled step, 46 ms per step inside the epoch's `lax.scan` (the plain layers: about 1.5 s per
+step there). Where the time went (per-op profiles of the step, `jax.profiler`) and what fixed
+it:
 
   * `nn.max_pool`'s gradient (select_and_scatter) was the largest single cost at 28x28x32;
     `max_pool_2x2` has a custom VJP that routes the gradient to the first maximum of each
-    window (the same choice as select_and_scatter) in one cheap fused loop.
+    window (the same choice as select_and_scatter): the four window positions in order with
+    a running "taken" mask, one fused pass (2.6x faster than a min-reduction of positions).
   * pooling before bias and activation: act(pool(conv(x)) + b) == pool(act(conv(x) + b)) for
     non-decreasing activations, with the elementwise passes at a quarter of the resolution.
-  * XLA's kernel gradient for a 1-channel input is slow: `conv_im2col` (k*k shifted slices,
-    one matmul) for inputs of few channels; 32 -> 32 stays `lax.conv_general_dilated`
-    (XLA:CPU sends it to its YNN library), which beat im2col there.
+  * XLA:CPU's kernel-gradient convolution is slow (14.5 ms for 14x14x32 -> 32 at batch 128,
+    against 3.3 ms for the forward convolution) and far slower inside a while loop:
+    `conv_shift_grad` keeps XLA's forward convolution (XLA:CPU sends it to its YNN library)
+    and its input gradient, and computes dK as one matmul per kernel tap (5.7 ms). With it
+    the step runs well inside `lax.scan`, so convolutions train with the scanned epoch.
+    im2col (one matmul of the stacked shifts) is faster for inputs of few channels
+    (`conv_im2col`, the 1-channel input layer); for 32 channels it was slower (17.9 ms
+    forward), and so were the kernel gradient as a convolution over the batch, as one matmul
+    of flattened shifted rows, and as a batched matmul of stacked shifts.
   * few output channels (the 32 -> 1 output layer): `conv_out_shift` multiplies first (C ->
     k*k*O channels) and sums k*k shifted slices; after a nearest upsampling it multiplies at
     the low resolution (`upsample_conv_out_shift`, 4x fewer multiply-adds).
-NCHW layouts and the XLA:CPU flags that exist in jaxlib 0.10.2 (xnn / ynn / onednn fusion
-types, fast math, Eigen threading) were slower or within noise.
+  * a 3x3 convolution after a nearest upsampling: `upsample_conv_subpixel` computes the four
+    output phases as one 2x2 convolution at the low resolution (16/36 of the multiply-adds,
+    no upsampled copy): 6.5 ms forward + backward at 7 -> 14 x 32 -> 32 against 10.2 ms for
+    upsample-then-conv_shift_grad and 18.3 ms for XLA's.
+Tried and dropped: NCHW layouts and the XLA:CPU flags that exist in jaxlib 0.10.2 (xnn / ynn
+/ onednn fusion types, fast math, Eigen threading) were slower or within noise; space-to-depth
+for the input layer and its pool (one (16, 4*32) matmul per 2x2 block) was slower, 5.7 vs
+4.5 ms forward + kernel gradient.
 """
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
+
+# Up to this many input channels a kernel gradient (and a forward conv_im2col) stacks the
+# k*k shifted copies into one matmul; above it, one matmul per tap is faster.
+IM2COL_MAX_CHANNELS = 4
 
 
 def _pad_same(x, k: int):
@@ -49,6 +71,80 @@ def conv_im2col(x, kernel):
         [xp[:, dy:dy + h, dx:dx + w, :] for dy in range(k) for dx in range(k)], axis=-1)
     flat = patches.reshape(-1, k * k * c)  # (B, H, W, k*k*C) -> (B*H*W, k*k*C)
     return jnp.dot(flat, kernel.reshape(k * k * c, -1)).reshape(b, h, w, -1)
+
+
+def _kernel_grad_by_shifts(xp, g, kh: int, kw: int):
+    """dK of a 'VALID' convolution of the (already padded) input xp (B, H+kh-1, W+kw-1, C)
+    with output gradient g (B, H, W, O): dK[dy, dx] = shift(xp, dy, dx)^T @ g, a (C, O)
+    matmul per tap over the B*H*W pixels, or one (kh*kw*C, O) matmul of the stacked
+    patches (im2col) when C is small."""
+    b, h, w, o = g.shape
+    c = xp.shape[-1]
+    g_rows = g.reshape(-1, o)  # (B, H, W, O) -> (B*H*W, O)
+    shifts = [xp[:, dy:dy + h, dx:dx + w, :] for dy in range(kh) for dx in range(kw)]
+    if c <= IM2COL_MAX_CHANNELS:
+        patches = jnp.concatenate(shifts, axis=-1).reshape(-1, kh * kw * c)  # (B*H*W, kh*kw*C)
+        return jnp.dot(patches.T, g_rows).reshape(kh, kw, c, o)
+    per_tap = [jnp.dot(s.reshape(-1, c).T, g_rows) for s in shifts]  # kh*kw x (C, O)
+    return jnp.stack(per_tap).reshape(kh, kw, c, o)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def conv_shift_grad(x, kernel, padding: str = "SAME"):
+    """`conv_lax` ('SAME' with odd kernels, or 'VALID') with XLA's forward convolution and
+    hand-written gradients: dX = conv(dY, K[::-1, ::-1]^T) padded to the full correlation
+    (XLA's own transpose rule, which XLA:CPU runs fast), and dK by `_kernel_grad_by_shifts`
+    (XLA:CPU's kernel-gradient convolution is 2.5x slower at 14x14x32 -> 32, and 20x slower
+    inside a while loop)."""
+    return conv_lax(x, kernel, padding)
+
+
+def _conv_shift_grad_fwd(x, kernel, padding):
+    return conv_lax(x, kernel, padding), (x, kernel)
+
+
+def _conv_shift_grad_bwd(padding, residuals, g):
+    x, kernel = residuals
+    kh, kw = kernel.shape[:2]
+    flipped = jnp.transpose(kernel[::-1, ::-1], (0, 1, 3, 2))  # (kh, kw, O, C)
+    if padding == "SAME":
+        xp = jnp.pad(x, ((0, 0), (kh // 2, kh // 2), (kw // 2, kw // 2), (0, 0)))
+        dx = conv_lax(g, flipped, "SAME")
+    else:
+        xp = x
+        dx = conv_lax(g, flipped, ((kh - 1, kh - 1), (kw - 1, kw - 1)))
+    return dx, _kernel_grad_by_shifts(xp, g, kh, kw)
+
+
+conv_shift_grad.defvjp(_conv_shift_grad_fwd, _conv_shift_grad_bwd)
+
+
+# _SUBPIXEL_TAPS[a, t, y]: which rows y of a 3-row kernel act on low-resolution row offset
+# t - 1 + a for output phase a (an even output row 2i reads upsampled rows 2i-1, 2i, 2i+1,
+# i.e. x rows i-1, i, i; an odd one 2i+1 reads x rows i, i, i+1).
+_SUBPIXEL_TAPS = np.array([[[1, 0, 0], [0, 1, 1]],
+                           [[1, 1, 0], [0, 0, 1]]], np.float32)
+
+
+def upsample_conv_subpixel(x, kernel):
+    """conv_lax(upsample_2x(x), kernel) for a 3x3 'SAME' kernel, computed at the low
+    resolution (sub-pixel convolution): each of the four output phases (a, b) is a 2x2
+    convolution of x with the kernel's rows and columns summed as _SUBPIXEL_TAPS says, so one
+    2x2 'VALID' convolution of pad(x) to 4*O channels gives them all,
+        Y[b, p, q, (a, b', o)] = sum_(t, u) pad(x)[p + t, q + u] K'[t, u, :, (a, b', o)],
+        out[2i + a, 2j + b'] = Y[i + a, j + b', (a, b')],
+    with 16/36 of the multiply-adds and no upsampled copy of x."""
+    b, h, w, c = x.shape
+    o = kernel.shape[-1]
+    taps = jnp.asarray(_SUBPIXEL_TAPS)
+    phase_kernel = jnp.einsum("aty,buz,yzco->tucabo", taps, taps, kernel).reshape(
+        2, 2, c, 4 * o)  # (t, u, C, (a, b', O))
+    xp = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    y = conv_shift_grad(xp, phase_kernel, "VALID")  # (B, h+1, w+1, 4*O)
+    y6 = y.reshape(b, h + 1, w + 1, 2, 2, o)  # (B, p, q, a, b', O)
+    rows = [jnp.stack([y6[:, a:a + h, bb:bb + w, a, bb] for bb in (0, 1)], axis=3)
+            for a in (0, 1)]  # 2 x (B, h, w, 2, O)
+    return jnp.stack(rows, axis=2).reshape(b, 2 * h, 2 * w, o)  # (B, h, 2, w, 2, O) -> out
 
 
 def _shift_sum(y, k: int, out: int, h: int, w: int):
@@ -96,11 +192,11 @@ def conv_same_cpu(x, kernel):
     """'SAME' convolution (odd k), the formulation measured fastest on XLA:CPU for its
     channel counts (see the module docstring)."""
     c, o = kernel.shape[-2:]
-    if c <= 4:
+    if c <= IM2COL_MAX_CHANNELS:
         return conv_im2col(x, kernel)
     if o < c:
         return conv_out_shift(x, kernel)
-    return conv_lax(x, kernel)
+    return conv_shift_grad(x, kernel)
 
 
 @jax.custom_vjp
@@ -117,17 +213,20 @@ def _max_pool_fwd(x):
 
 def _max_pool_bwd(residuals, g):
     """The gradient goes to the first maximum of each window in row-major order (as
-    select_and_scatter, i.e. `nn.max_pool`'s gradient); the others get 0."""
+    select_and_scatter, i.e. `nn.max_pool`'s gradient); the others get 0. The four window
+    positions are visited in that order with a running "taken" mask, one fused pass."""
     x, y = residuals
     b, h, w, c = x.shape
     x6 = x.reshape(b, h // 2, 2, w // 2, 2, c)  # (B, H, W, C) -> (B, H/2, 2, W/2, 2, C)
-    shape = (1, 1, 2, 1, 2, 1)
-    position = 2 * lax.broadcasted_iota(jnp.int32, shape, 2) + lax.broadcasted_iota(
-        jnp.int32, shape, 4)  # 0..3 within the window
-    is_max = x6 == y[:, :, None, :, None, :]
-    first = jnp.min(jnp.where(is_max, position, 4), axis=(2, 4), keepdims=True)
-    grad = jnp.where(position == first, g[:, :, None, :, None, :], 0.0)
-    return (grad.astype(x.dtype).reshape(b, h, w, c),)
+    taken = jnp.zeros(y.shape, bool)
+    parts = []
+    for a in (0, 1):
+        for bb in (0, 1):
+            first = (x6[:, :, a, :, bb, :] == y) & ~taken
+            taken = taken | first
+            parts.append(jnp.where(first, g, 0.0).astype(x.dtype))
+    rows = [jnp.stack(parts[2 * a:2 * a + 2], axis=3) for a in (0, 1)]  # 2 x (B, H/2, W/2, 2, C)
+    return (jnp.stack(rows, axis=2).reshape(b, h, w, c),)  # (B, H/2, 2, W/2, 2, C) -> x's shape
 
 
 max_pool_2x2.defvjp(_max_pool_fwd, _max_pool_bwd)

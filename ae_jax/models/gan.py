@@ -97,7 +97,7 @@ class DCGANGenerator(nn.Module):
     replaces them); weights from N(0, 0.02^2) as in the paper.
     """
 
-    uses_convolutions: ClassVar[bool] = True
+    xla_conv_gradients: ClassVar[bool] = True
 
     output_shape: Sequence[int]
     features: Sequence[int] = (128, 64)
@@ -136,7 +136,7 @@ class DCGANDiscriminator(nn.Module):
           -> flatten -> Dense 1                                            (B,) logits
     """
 
-    uses_convolutions: ClassVar[bool] = True
+    xla_conv_gradients: ClassVar[bool] = True
 
     features: Sequence[int] = (64, 128)
     kernel_size: int = 4

@@ -126,8 +126,9 @@ class VAE(nn.Module):
     kernel_init: str = "lecun_normal"
 
     @property
-    def uses_convolutions(self) -> bool:
-        return bool(self.encoder_layers or self.decoder_layers)
+    def xla_conv_gradients(self) -> bool:
+        return bool(self.encoder_layers or self.decoder_layers) and (
+            resolve_impl(self.conv_impl) == "lax")
 
     def setup(self):
         dtype = get_dtype(self.compute_dtype)

@@ -63,7 +63,7 @@ import jax.numpy as jnp
 from ae_jax.models.abilities import DECODE, ENCODE
 from ae_jax.models.activations import get_dtype
 from ae_jax.models.build import MODELS, module_from_config
-from ae_jax.models.conv import ConvDecoder, ConvEncoder, feature_shape
+from ae_jax.models.conv import ConvDecoder, ConvEncoder, feature_shape, resolve_impl
 from ae_jax.models.initializers import affine_draw
 
 LAPLACE_EPSILON = 1e-5  # eps of the Laplace-smoothed cluster sizes (Sonnet's default)
@@ -209,8 +209,8 @@ class VQVAE(nn.Module):
     conv_impl: str = "auto"  # see ae_jax.models.conv.resolve_impl
 
     @property
-    def uses_convolutions(self) -> bool:
-        return True
+    def xla_conv_gradients(self) -> bool:
+        return resolve_impl(self.conv_impl) == "lax"
 
     def setup(self):
         dtype = get_dtype(self.compute_dtype)
