@@ -9,7 +9,8 @@ Loop shapes (`config.loop`), one function for all:
   "scan"   the whole epoch is one `lax.scan` inside one jitted call: no Python per step.
            Fastest for the MLPs and VAEs on CPU (1.2-1.8x over one call per step), and for
            the conv_ops layers (`python benchmarks/conv_step.py`, 32-32 denoising step,
-           batch 128: 63 ms per step at top level, 44 ms inside an 8-step scan).
+           batch 128, `--rounds 5`: 70 ms per step at top level, 46 ms inside an 8-step
+           scan).
   "steps"  a jitted call runs `steps_per_call` steps (unrolled, no while loop), called from
            Python. On XLA:CPU, XLA's convolution kernel gradients inside a while loop
            (scan/fori) ran 8-20x slower than the same step at top level (the same step with

@@ -34,5 +34,5 @@ def get_config():
     config.loss.terms = dict(kl=1.0)
     config.batch_size = 128
     config.num_epochs = 20
-    config.steps_per_call = 4
+    config.steps_per_call = 4  # for loop "steps" (conv_impl=lax on CPU); the default scans
     return config

@@ -49,5 +49,5 @@ def get_config():
     config.optimizer.learning_rate = 1e-3
     config.batch_size = 128
     config.num_epochs = 20
-    config.steps_per_call = 4
+    config.steps_per_call = 4  # for loop "steps" (conv_impl=lax on CPU); the default scans
     return config
