@@ -10,13 +10,16 @@ well inside the epoch's scan; with `conv_impl="lax"` they declare `xla_conv_grad
     python train.py --config=configs/vae_conv.py --workdir=runs/vae_conv
     python evaluate.py --workdir=runs/vae_conv --task=nll --option=num_examples=100
 
-Measured, the full 20 epochs (about 40 s per epoch on the 2-core CPU with the conv_ops
-layers; about 5 minutes before them): test negative ELBO 240.57 nats per image = BCE 224.14 +
-KL 16.43, 16 of 16 active units. With `--option=num_examples=100 --option=example_batch=20
---option=max_elements=2097152` (k = 5,000 on the first 100 test images, 112 s): the bound
--L_5000 = 227.25 nats (+- 7.69, the standard error over the images; an upper bound on
--log p(x), which a 16-D latent cannot integrate exactly) against a negative ELBO of 231.11
-on the same images (k = 1: 231.11, k = 10: 228.54, k = 100: 227.74, k = 1,000: 227.39).
+Measured, the full 20 epochs (2026-12-03, the conv_ops layers with the scanned epoch: about
+33 s per epoch with its test pass on the 2-core CPU, 12 min for the whole command): test
+negative ELBO 240.59 nats per image = BCE 224.01 + KL 16.57, 16 of 16 active units. Before the
+scanned epoch (loop "steps", about 40 s per epoch; about 5 minutes before the conv_ops layers)
+the same command gave 240.57 = 224.14 + 16.43, and on that run, with
+`--option=num_examples=100 --option=example_batch=20 --option=max_elements=2097152`
+(k = 5,000 on the first 100 test images, 112 s): the bound -L_5000 = 227.25 nats (+- 7.69,
+the standard error over the images; an upper bound on -log p(x), which a 16-D latent cannot
+integrate exactly) against a negative ELBO of 231.11 on the same images (k = 1: 231.11,
+k = 10: 228.54, k = 100: 227.74, k = 1,000: 227.39).
 """
 
 from configs import default
