@@ -40,7 +40,8 @@ def _value_and_grads(conv, x, kernel, g):
     return (out, *vjp(g))
 
 
-@pytest.mark.parametrize("padding, k", [("SAME", 3), ("SAME", 5), ("VALID", 3), ("VALID", 2)])
+@pytest.mark.parametrize("padding, k", [("SAME", 3), ("SAME", 5), ("SAME", 2), ("SAME", 4),
+                                        ("VALID", 3), ("VALID", 2)])
 @pytest.mark.parametrize("cin", [2, 8])  # one im2col kernel gradient, one matmul per tap
 def test_hand_written_conv_gradients_equal_xla(padding, k, cin):
     x, kernel = _rand((3, 9, 11, cin)), _rand((k, k, cin, 6), 1)

@@ -99,13 +99,10 @@ def max_pool(x, impl: str):
 
 def conv_cpu(x, kernel, padding: str):
     """The "cpu" formulation of a stride-1 convolution: conv_same_cpu for odd 'SAME'
-    kernels, conv_shift_grad for 'VALID', XLA's convolution otherwise (even 'SAME')."""
-    k = kernel.shape[0]
-    if padding == "SAME" and k % 2 == 1:
+    kernels, conv_shift_grad (XLA's forward, hand-written gradients) otherwise."""
+    if padding == "SAME" and kernel.shape[0] % 2 == 1:
         return conv_same_cpu(x, kernel)
-    if padding == "VALID":
-        return conv_shift_grad(x, kernel, "VALID")
-    return conv_lax(x, kernel, padding)
+    return conv_shift_grad(x, kernel, padding)
 
 
 class Conv(nn.Module):

@@ -61,14 +61,17 @@ def conv_lax(x, kernel, padding: str = "SAME"):
                                     dimension_numbers=("NHWC", "HWIO", "NHWC"))
 
 
+def _shifts(xp, kh: int, kw: int, h: int, w: int):
+    """The kh*kw windows of the padded xp, row-major in (dy, dx): xp[:, dy:dy+h, dx:dx+w]."""
+    return [xp[:, dy:dy + h, dx:dx + w, :] for dy in range(kh) for dx in range(kw)]
+
+
 def conv_im2col(x, kernel):
     """'SAME' convolution (odd k) as one matmul of the k*k shifted copies of x:
     patches[b, i, j, (dy, dx, c)] = pad(x)[b, i + dy, j + dx, c], out = patches @ K."""
     b, h, w, c = x.shape
     k = kernel.shape[0]
-    xp = _pad_same(x, k)
-    patches = jnp.concatenate(
-        [xp[:, dy:dy + h, dx:dx + w, :] for dy in range(k) for dx in range(k)], axis=-1)
+    patches = jnp.concatenate(_shifts(_pad_same(x, k), k, k, h, w), axis=-1)
     flat = patches.reshape(-1, k * k * c)  # (B, H, W, k*k*C) -> (B*H*W, k*k*C)
     return jnp.dot(flat, kernel.reshape(k * k * c, -1)).reshape(b, h, w, -1)
 
@@ -81,7 +84,7 @@ def _kernel_grad_by_shifts(xp, g, kh: int, kw: int):
     b, h, w, o = g.shape
     c = xp.shape[-1]
     g_rows = g.reshape(-1, o)  # (B, H, W, O) -> (B*H*W, O)
-    shifts = [xp[:, dy:dy + h, dx:dx + w, :] for dy in range(kh) for dx in range(kw)]
+    shifts = _shifts(xp, kh, kw, h, w)
     if c <= IM2COL_MAX_CHANNELS:
         patches = jnp.concatenate(shifts, axis=-1).reshape(-1, kh * kw * c)  # (B*H*W, kh*kw*C)
         return jnp.dot(patches.T, g_rows).reshape(kh, kw, c, o)
@@ -89,13 +92,21 @@ def _kernel_grad_by_shifts(xp, g, kh: int, kw: int):
     return jnp.stack(per_tap).reshape(kh, kw, c, o)
 
 
+def _padding_pairs(padding: str, kh: int, kw: int):
+    """The (low, high) padding of each spatial side of a stride-1 'SAME' or 'VALID'
+    convolution, as XLA pads: 'SAME' puts (k - 1) // 2 before and k // 2 after."""
+    if padding == "VALID":
+        return ((0, 0), (0, 0))
+    return (((kh - 1) // 2, kh // 2), ((kw - 1) // 2, kw // 2))
+
+
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
 def conv_shift_grad(x, kernel, padding: str = "SAME"):
-    """`conv_lax` ('SAME' with odd kernels, or 'VALID') with XLA's forward convolution and
-    hand-written gradients: dX = conv(dY, K[::-1, ::-1]^T) padded to the full correlation
-    (XLA's own transpose rule, which XLA:CPU runs fast), and dK by `_kernel_grad_by_shifts`
-    (XLA:CPU's kernel-gradient convolution is 2.5x slower at 14x14x32 -> 32, and 20x slower
-    inside a while loop)."""
+    """`conv_lax` ('SAME' or 'VALID', stride 1) with XLA's forward convolution and
+    hand-written gradients: dX = conv(dY, K[::-1, ::-1]^T) with the transposed padding
+    (k - 1 - low, k - 1 - high) (XLA's own transpose rule, which XLA:CPU runs fast), and dK by
+    `_kernel_grad_by_shifts` (XLA:CPU's kernel-gradient convolution is 2.5x slower at
+    14x14x32 -> 32, and 20x slower inside a while loop)."""
     return conv_lax(x, kernel, padding)
 
 
@@ -106,13 +117,11 @@ def _conv_shift_grad_fwd(x, kernel, padding):
 def _conv_shift_grad_bwd(padding, residuals, g):
     x, kernel = residuals
     kh, kw = kernel.shape[:2]
+    pads = _padding_pairs(padding, kh, kw)
     flipped = jnp.transpose(kernel[::-1, ::-1], (0, 1, 3, 2))  # (kh, kw, O, C)
-    if padding == "SAME":
-        xp = jnp.pad(x, ((0, 0), (kh // 2, kh // 2), (kw // 2, kw // 2), (0, 0)))
-        dx = conv_lax(g, flipped, "SAME")
-    else:
-        xp = x
-        dx = conv_lax(g, flipped, ((kh - 1, kh - 1), (kw - 1, kw - 1)))
+    transposed = [(k - 1 - lo, k - 1 - hi) for k, (lo, hi) in zip((kh, kw), pads, strict=True)]
+    dx = conv_lax(g, flipped, transposed)
+    xp = jnp.pad(x, ((0, 0), *pads, (0, 0)))
     return dx, _kernel_grad_by_shifts(xp, g, kh, kw)
 
 
