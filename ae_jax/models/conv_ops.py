@@ -6,7 +6,9 @@ backward + Adam; `python benchmarks/conv_step.py --rounds 5`, interleaved median
 2026-12-03): 140 ms with `nn.Conv` / `nn.max_pool` / `jnp.repeat`, 70 ms with these as one
 compiled step, 46 ms per step inside the epoch's `lax.scan` (the plain layers: about 1.5 s per
 step there). Where the time went (per-op profiles of the step, `jax.profiler`) and what fixed
-it:
+it; the per-layer figures below are one-off microbenchmarks of a layer's forward + backward
+(batch 128, the same CPU, medians of 5 x 20 calls; the scripts are not shipped), indicative
+only:
 
   * `nn.max_pool`'s gradient (select_and_scatter) was the largest single cost at 28x28x32;
     `max_pool_2x2` has a custom VJP that routes the gradient to the first maximum of each
