@@ -183,6 +183,12 @@ def _wait_for_checkpoint(workdir, epoch: int, proc, timeout: float = 120) -> Non
     raise AssertionError(f"no checkpoint {epoch} in {folder}")
 
 
+def _latest_checkpoint(workdir) -> int:
+    folder = os.path.join(workdir, "checkpoints")
+    names = os.listdir(folder) if os.path.isdir(folder) else []
+    return max((int(p) for p in names if p.isdigit()), default=0)
+
+
 def _quickstart(workdir, epochs):
     return [sys.executable, "train.py", "--config=configs/quickstart.py",
             f"--workdir={workdir}", f"--config.num_epochs={epochs}",
@@ -256,9 +262,10 @@ def _tensorboard_steps(folder, tag: str) -> set[int]:
 def test_a_kill_campaign_ends_bitwise_with_complete_metrics(tmp_path):
     """Five SIGKILLs of one run: three at exact moments (ae_jax/faults.py: inside the first
     config.json write, inside the third checkpoint save, while rotation empties the trash)
-    and two at random times, a rerun after each, then to the end. The final checkpoint
-    equals an uninterrupted run's bitwise; metrics.jsonl holds every epoch and split exactly
-    once, and TensorBoard every epoch's scalars."""
+    and two at random moments one to three checkpoints on (a fixed sleep could outlast the
+    whole run), a rerun after each, then to the end. The final checkpoint equals an
+    uninterrupted run's bitwise; metrics.jsonl holds every epoch and split exactly once, and
+    TensorBoard every epoch's scalars."""
     import random
     import signal
     import time
@@ -275,8 +282,10 @@ def test_a_kill_campaign_ends_bitwise_with_complete_metrics(tmp_path):
         env = {**os.environ, "AE_JAX_FAULT": fault} if fault else None
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
-        if fault is None:
-            time.sleep(rng.uniform(0.5, 6.0))
+        if fault is None:  # a random moment a few epochs on, however fast an epoch is
+            _wait_for_checkpoint(str(killed), _latest_checkpoint(killed) + rng.randint(1, 3),
+                                 proc)
+            time.sleep(rng.uniform(0.0, 0.3))
             proc.send_signal(signal.SIGKILL)
         assert proc.wait(timeout=300) == -signal.SIGKILL, fault
     subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
