@@ -173,17 +173,16 @@ def test_data_out_of_range_is_refused_before_training(tmp_path, x, says):
 def _wait_for_checkpoint(workdir, epoch: int, proc, timeout: float = 120) -> None:
     import time
 
-    folder = os.path.join(workdir, "checkpoints")
     deadline = time.time() + timeout
     while time.time() < deadline and proc.poll() is None:
-        if os.path.isdir(folder) and any(p.isdigit() and int(p) >= epoch
-                                         for p in os.listdir(folder)):
+        if _latest_checkpoint(workdir) >= epoch:
             return
         time.sleep(0.05)
-    raise AssertionError(f"no checkpoint {epoch} in {folder}")
+    raise AssertionError(f"no checkpoint {epoch} in {os.path.join(workdir, 'checkpoints')}")
 
 
 def _latest_checkpoint(workdir) -> int:
+    """The highest epoch saved under `workdir`/checkpoints (0 before the first)."""
     folder = os.path.join(workdir, "checkpoints")
     names = os.listdir(folder) if os.path.isdir(folder) else []
     return max((int(p) for p in names if p.isdigit()), default=0)
