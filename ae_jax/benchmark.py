@@ -60,7 +60,7 @@ import sys
 
 import numpy as np
 
-from ae_jax import faults, viz
+from ae_jax import checkpoints, faults, viz
 from ae_jax.engine import train_and_evaluate
 from ae_jax.evaluation.benchmark_scores import (
     FACTOR_COLUMNS,
@@ -125,9 +125,12 @@ def select(zoo: dict, models: str) -> dict:
 
 
 def finished_epochs(workdir: str) -> int:
-    """The last epoch with a test row in the workdir's metrics.jsonl (0 if none)."""
-    rows = read_metrics(workdir)
-    return max((r["epoch"] for r in rows if r["split"] == "test"), default=0)
+    """The epoch of the workdir's newest committed checkpoint (0 if none). Not the last epoch
+    in metrics.jsonl: an epoch's lines are written before its checkpoint commits, so a kill
+    during the last save leaves the lines of an epoch that a rerun must train again."""
+    if not os.path.isdir(os.path.join(workdir, "checkpoints")):
+        return 0
+    return checkpoints.manager(workdir, read_only=True).latest_step() or 0
 
 
 def training_seconds(workdir: str, epochs: int) -> float:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from ae_jax.benchmark import parse_setting, run_benchmark, select, zoo_configs
+from ae_jax.metric_writers import read_metrics
 from tests.conftest import ROOT
 
 
@@ -226,7 +227,7 @@ def csv_rows(workdir) -> list[dict]:
 
 
 @pytest.mark.slow
-def test_kill_between_models_then_rerun_keeps_the_first_and_equals_a_full_run(
+def test_kills_between_and_inside_models_then_rerun_keep_the_first_and_equal_a_full_run(
         two_model_zoo, full_benchmark, tmp_path):
     import subprocess
     import sys
@@ -245,6 +246,13 @@ def test_kill_between_models_then_rerun_keeps_the_first_and_equals_a_full_run(
     assert any(p.startswith("checkpoints/") for p in first)
     before = csv_rows(killed)
     assert [r["config"] for r in before] == ["tiny_rae"]
+    # killed again inside tiny_vae's only checkpoint save: its epoch's lines are written,
+    # its checkpoint is not committed, so the rerun must train it again, not score nothing
+    env["AE_JAX_FAULT"] = "checkpoint_save:1"  # tiny_rae is done: this save is tiny_vae's
+    proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    assert read_metrics(os.path.join(killed, "tiny_vae"))[-1]["epoch"] == 1
+    assert not os.path.exists(os.path.join(killed, "tiny_vae", "eval"))
     subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
     assert snapshot(os.path.join(killed, "tiny_rae")) == first  # not retrained nor rescored
     resumed, uninterrupted = csv_rows(killed), csv_rows(full_benchmark[0])
