@@ -22,6 +22,20 @@ if os.environ.get("AE_JAX_TEST_CACHE", "") != "off":
     os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(MAX_BYTES))
     os.environ["AE_JAX_CACHE_DIR"] = os.environ["JAX_COMPILATION_CACHE_DIR"]
 
+
+def _pin_xdist_worker():
+    """Under pytest-xdist (`-n N`), pin worker gwI to one CPU of this process's set, before
+    jax starts: XLA:CPU sizes its thread pools by the CPUs a process may run on, so N workers
+    on N cores each get one core instead of all fighting over all of them (unpinned, `-n 2`
+    on 2 cores was slower than one process). Subprocesses that a test starts inherit it."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker.startswith("gw") and hasattr(os, "sched_setaffinity"):
+        cpus = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpus[int(worker[2:]) % len(cpus)]})
+
+
+_pin_xdist_worker()
+
 import jax.numpy as jnp  # noqa: E402
 import ml_collections  # noqa: E402
 import numpy as np  # noqa: E402

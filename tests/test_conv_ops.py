@@ -99,16 +99,17 @@ def test_cpu_formulation_equals_lax(cfg):
     for impl in ("lax", "cpu"):
         cfg.conv_impl = impl
         models[impl] = build_model(cfg, (28, 28, 1))
-    params = models["lax"].init(jax.random.PRNGKey(1), x)["params"]
-    params_cpu = models["cpu"].init(jax.random.PRNGKey(1), x)["params"]
+    params = jax.jit(models["lax"].init)(jax.random.PRNGKey(1), x)["params"]
+    params_cpu = jax.jit(models["cpu"].init)(jax.random.PRNGKey(1), x)["params"]
     jax.tree_util.tree_map(np.testing.assert_array_equal, params, params_cpu)
 
     def loss(params, model):
         logits, aux = model.apply({"params": params}, x)
         return jnp.sum(jnp.square(logits)), logits
 
-    (_, lax_logits), lax_grads = jax.value_and_grad(loss, has_aux=True)(params, models["lax"])
-    (_, cpu_logits), cpu_grads = jax.value_and_grad(loss, has_aux=True)(params, models["cpu"])
+    grad = jax.jit(jax.value_and_grad(loss, has_aux=True), static_argnums=1)
+    (_, lax_logits), lax_grads = grad(params, models["lax"])
+    (_, cpu_logits), cpu_grads = grad(params, models["cpu"])
     np.testing.assert_allclose(cpu_logits, lax_logits, rtol=1e-5, atol=1e-5)
     for a, b in zip(jax.tree_util.tree_leaves(cpu_grads), jax.tree_util.tree_leaves(lax_grads),
                     strict=True):

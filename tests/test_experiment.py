@@ -100,6 +100,7 @@ def test_cli_errors_are_clear(tmp_path, flag, message):
     assert message in out.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists("/usr/share/datasets/fashion-mnist"),
                     reason="Debian's dataset-fashion-mnist is not installed")
 def test_dense_ae_one_epoch_on_fashion_mnist(tmp_path):

@@ -140,6 +140,7 @@ def test_dense_gan_and_aae_train(tmp_path, mnist_like_npz, module):
     assert int(state.step) == 64 // 16
 
 
+@pytest.mark.slow
 def test_train_py_dispatches_gan_family(tmp_path, mnist_like_npz):
     work = tmp_path / "work"
     cmd = [sys.executable, "train.py", "--config=configs/gan_mlp.py", f"--workdir={work}",
