@@ -35,7 +35,18 @@ only:
 Tried and dropped: NCHW layouts and the XLA:CPU flags that exist in jaxlib 0.10.2 (xnn / ynn
 / onednn fusion types, fast math, Eigen threading) were slower or within noise; space-to-depth
 for the input layer and its pool (one (16, 4*32) matmul per 2x2 block) was slower, 5.7 vs
-4.5 ms forward + kernel gradient.
+4.5 ms forward + kernel gradient. Also dropped (2026-12-06, one-off scripts, same CPU):
+Winograd F(2x2, 3x3) (16 batched (tiles, 32) x (32, 32) matmuls between the input and output
+transforms, gradients by autodiff): 30.8 ms forward + backward at 14x14x32 -> 32 against
+15.3 ms for conv_shift_grad; micro-batches for cache locality: the scanned step costs the
+same per 128 images at batch 16, 32, 64 and 128 (47.2, 44.7, 48.2, 47.6 ms), so splitting a
+batch gains nothing. A per-op profile of the scanned step then (`jax.profiler`, ops mapped to
+layers by their HLO op names; 46 ms per step) puts half of it in the encoder's second
+convolution (14x14x32 -> 32, then pool): 6 ms forward (XLA's convolution), 16 ms backward
+(input gradient 5.7 ms, the nine kernel-gradient taps 0.65 ms each, their shifted copies
+1.2 ms, the pool's gradient); then the decoder's sub-pixel convolution 5.7 ms, its 7x7
+convolution 5.5 ms, the input layer 6.2 ms, the output layer 2.3 ms, everything else
+(corruption, loss, Adam) about 4 ms.
 """
 
 from __future__ import annotations
