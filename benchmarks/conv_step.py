@@ -1,6 +1,7 @@
 """One training step of the seeds' 32-32 conv denoising autoencoder, three ways, on XLA.
 
     python benchmarks/conv_step.py [--rounds 5] [--steps 20]
+    python benchmarks/conv_step.py --profile   # the scanned "cpu" step's time by layer
 
   plain      nn.Conv / nn.max_pool / jnp.repeat in Keras's order (pool after bias and relu):
              what plain Flax (and ae_jax before ae_jax/models/conv_ops.py) computes
@@ -18,9 +19,15 @@ by round, so drifts of a shared machine hit all alike; it prints the median ms p
 from __future__ import annotations
 
 import argparse
+import collections
+import glob
+import gzip
+import json
 import os
+import re
 import statistics
 import sys
+import tempfile
 import time
 
 import flax.linen as nn
@@ -57,10 +64,48 @@ class PlainDAE(nn.Module):
         return conv(1, h), {"code": code, "hidden": ()}
 
 
+def _layer_of_ops(hlo_text: str) -> dict:
+    """{HLO instruction name: "<layer> fwd|bwd"} from the op names in its metadata (the
+    Flax module path, e.g. encoder/conv_1; bwd for ops under a transpose, i.e. gradients)."""
+    layers = {}
+    for m in re.finditer(r'^\s*(?:ROOT )?%?([\w.\-]+) = .*?op_name="([^"]+)"', hlo_text, re.M):
+        name, op = m.groups()
+        layer = re.search(r"((?:encoder|decoder)/\w+)", op)
+        layers[name] = (layer.group(1) if layer else "other") + (
+            " bwd" if "transpose(" in op else " fwd")
+    return layers
+
+
+def profile_by_layer(fn, state, data, idx, steps: int):
+    """Trace one call of the jitted `fn` (`steps` training steps; its state donated) with
+    jax.profiler, after an untraced one (the first call after `compile()` ran about 2x slower
+    here), and print its ops' time per step, summed by layer and direction."""
+    layers = _layer_of_ops(fn.lower(state, data, idx).compile().as_text())
+    state = jax.block_until_ready(fn(state, data, idx))[0]
+    with tempfile.TemporaryDirectory() as trace_dir:
+        jax.profiler.start_trace(trace_dir)
+        jax.block_until_ready(fn(state, data, idx))
+        jax.profiler.stop_trace()
+        trace = glob.glob(os.path.join(trace_dir, "**", "*.trace.json.gz"), recursive=True)
+        events = json.load(gzip.open(trace[0]))["traceEvents"]
+    totals = collections.Counter()
+    for e in events:
+        if e.get("ph") == "X" and e.get("name") in layers:
+            totals[layers[e["name"]]] += e["dur"] / 1e3 / steps  # us -> ms per step
+    print(f"ms per step by layer (one traced call of {steps} scanned steps): "
+          f"{sum(totals.values()):.1f} in all")
+    print("| layer | ms/step |")
+    print("|---|---|")
+    for layer, ms in totals.most_common():
+        print(f"| {layer} | {ms:.2f} |")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--profile", action="store_true",
+                    help='print the scanned "cpu" step\'s time by layer instead')
     args = ap.parse_args()
     config = denoising_conv_ae.get_config()
     config.data.train_limit = 20000
@@ -84,6 +129,9 @@ def main():
     variants = {name: (one, 1) for name in ("plain", "lax", "cpu")}
     variants["cpu@scan8"] = (scan, 8)
     states["cpu@scan8"] = jax.tree_util.tree_map(jnp.copy, states["cpu"])
+    if args.profile:
+        idx = jax.random.randint(jax.random.PRNGKey(0), (8, 128), 0, len(data))
+        return profile_by_layer(scan, states["cpu@scan8"], data, idx, steps=8)
     key = jax.random.PRNGKey(0)
     times = {name: [] for name in variants}
     for r in range(args.rounds + 1):  # round 0 compiles

@@ -1,5 +1,6 @@
 """benchmarks/gpu.sh's dry run (the CPU, a few images) goes through every section and prints
-the tables a GPU run prints; the peers' IDX reader and speed.py's peer look-up."""
+the tables a GPU run prints; the peers' IDX reader, speed.py's peer look-up and conv_step.py's
+op-to-layer map."""
 
 import importlib.util
 import os
@@ -88,3 +89,16 @@ def test_speed_peers_all_and_missing_venv_message(monkeypatch, tmp_path):
     with pytest.raises(SystemExit, match=r"needs \.venv-torch: run `bash "
                                          r"benchmarks/peers/setup_envs.sh torch`"):
         speed.peer_python("torch-index")
+
+
+def test_conv_step_profile_maps_each_op_to_its_layer_and_direction():
+    hlo = "\n".join([
+        '  %ynn_fusion.17 = f32[128,14,14,32]{3,2,1,0} fusion(%a, %b), kind=kCustom, '
+        'metadata={op_name="jit(f)/while/body/jvp(ConvAutoencoder)/encoder/conv_1/conv"}',
+        '  ROOT %dot.51 = f32[9,32]{1,0} dot(%c, %d), metadata={op_name='
+        '"jit(f)/while/body/transpose(jvp(ConvAutoencoder))/decoder/output/transpose"}',
+        '  %add.3 = f32[] add(%e, %f), metadata={op_name="jit(f)/while/body/add"}',
+        '  %copy.1 = f32[] copy(%g)'])
+    layers = _module("benchmarks/conv_step.py", "conv_step")._layer_of_ops(hlo)
+    assert layers == {"ynn_fusion.17": "encoder/conv_1 fwd", "dot.51": "decoder/output bwd",
+                      "add.3": "other fwd"}

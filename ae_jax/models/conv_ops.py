@@ -40,13 +40,14 @@ Winograd F(2x2, 3x3) (16 batched (tiles, 32) x (32, 32) matmuls between the inpu
 transforms, gradients by autodiff): 30.8 ms forward + backward at 14x14x32 -> 32 against
 15.3 ms for conv_shift_grad; micro-batches for cache locality: the scanned step costs the
 same per 128 images at batch 16, 32, 64 and 128 (47.2, 44.7, 48.2, 47.6 ms), so splitting a
-batch gains nothing. A per-op profile of the scanned step then (`jax.profiler`, ops mapped to
-layers by their HLO op names; 46 ms per step) puts half of it in the encoder's second
-convolution (14x14x32 -> 32, then pool): 6 ms forward (XLA's convolution), 16 ms backward
-(input gradient 5.7 ms, the nine kernel-gradient taps 0.65 ms each, their shifted copies
-1.2 ms, the pool's gradient); then the decoder's sub-pixel convolution 5.7 ms, its 7x7
-convolution 5.5 ms, the input layer 6.2 ms, the output layer 2.3 ms, everything else
-(corruption, loss, Adam) about 4 ms.
+batch gains nothing. Where the scanned step's time goes now
+(`python benchmarks/conv_step.py --profile`: a jax.profiler trace of 8 scanned steps, ops
+summed by the layer in their HLO op names; two runs, 2026-12-06, 42-44 ms per step): half of
+it in the encoder's second convolution (14x14x32 -> 32, then pool), 6 ms forward (XLA's
+convolution) and 14-15 ms backward (its input gradient, nine kernel-gradient taps, their
+shifted copies, the pool's gradient); the decoder's sub-pixel convolution 5.5-5.6 ms, its
+7x7 convolution 5.1-5.3 ms, the input layer 5.3-5.8 ms, the output layer 2.1 ms, everything
+else (corruption, loss, Adam, pooling) about 3.5 ms.
 """
 
 from __future__ import annotations
