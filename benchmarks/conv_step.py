@@ -10,6 +10,8 @@
   cpu@scan8  the "cpu" step inside an 8-step lax.scan, per step: what a training epoch runs
              (loop "auto" scans conv_impl=cpu models; XLA's own conv gradients ran about
              1.5 s per step inside the scan, which is why conv_impl=lax keeps loop="steps")
+  cpu@scan8/whole  the same with the layers run on the whole batch at once, not on
+             ae_jax.models.conv.CPU_SUB_BATCHES sub-batches side by side
 
 Forward + backward + Adam, batch 128, Gaussian corruption 0.5, BCE, the state donated, batches
 gathered by index from uint8 Fashion-MNIST on the device. The variants run interleaved, round
@@ -39,8 +41,21 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from ae_jax.data import load_dataset  # noqa: E402
 from ae_jax.families import build_family  # noqa: E402
 from ae_jax.loops import _run_steps  # noqa: E402
+from ae_jax.models import conv as conv_module  # noqa: E402
 from ae_jax.state import Net, State  # noqa: E402
 from configs import denoising_conv_ae  # noqa: E402
+
+
+def traced_with_pieces(pieces: int, fn):
+    """fn, traced with the "cpu" layers run on `pieces` sub-batches (the setting is read
+    when jit traces it)."""
+    def traced(*args):
+        saved, conv_module.CPU_SUB_BATCHES = conv_module.CPU_SUB_BATCHES, pieces
+        try:
+            return fn(*args)
+        finally:
+            conv_module.CPU_SUB_BATCHES = saved
+    return traced
 
 
 class PlainDAE(nn.Module):
@@ -128,7 +143,11 @@ def main():
     scan = jax.jit(lambda s, d, i: _run_steps(step, s, d, i, unroll=1), donate_argnums=0)
     variants = {name: (one, 1) for name in ("plain", "lax", "cpu")}
     variants["cpu@scan8"] = (scan, 8)
-    states["cpu@scan8"] = jax.tree_util.tree_map(jnp.copy, states["cpu"])
+    whole = jax.jit(traced_with_pieces(1, lambda s, d, i: _run_steps(step, s, d, i, unroll=1)),
+                    donate_argnums=0)
+    variants["cpu@scan8/whole"] = (whole, 8)
+    for name in ("cpu@scan8", "cpu@scan8/whole"):
+        states[name] = jax.tree_util.tree_map(jnp.copy, states["cpu"])
     if args.profile:
         idx = jax.random.randint(jax.random.PRNGKey(0), (8, 128), 0, len(data))
         return profile_by_layer(scan, states["cpu@scan8"], data, idx, steps=8)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from ae_jax.models import build_model
+from ae_jax.models import conv as conv_module
 from ae_jax.models.conv_ops import (
     conv_im2col,
     conv_lax,
@@ -93,8 +94,9 @@ def _conv_config(encoder, decoder, latent_dim=0, activation="relu"):
     _conv_config(("conv8", "pool"), ("conv8", "up"), latent_dim=5, activation="gelu"),
 ], ids=["denoising-32-32", "seeds-4385", "latent-gelu"])
 def test_cpu_formulation_equals_lax(cfg):
-    """Same parameters (names, shapes, initial values), same logits and gradients."""
-    x = jax.random.uniform(jax.random.PRNGKey(0), (4, 28, 28, 1))
+    """Same parameters (names, shapes, initial values), same logits and gradients (6
+    examples: "cpu" runs them as sub-batches of 1, 2, 1 and 2)."""
+    x = jax.random.uniform(jax.random.PRNGKey(0), (6, 28, 28, 1))
     models = {}
     for impl in ("lax", "cpu"):
         cfg.conv_impl = impl
@@ -114,6 +116,42 @@ def test_cpu_formulation_equals_lax(cfg):
     for a, b in zip(jax.tree_util.tree_leaves(cpu_grads), jax.tree_util.tree_leaves(lax_grads),
                     strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * float(jnp.max(jnp.abs(b))))
+
+
+def test_cpu_sub_batches_compute_what_the_whole_batch_computes(monkeypatch):
+    """conv_impl "cpu" runs the layers on CPU_SUB_BATCHES pieces of the batch with shared
+    parameters: the same logits, code, hidden activations and gradients as one piece, and
+    each XLA convolution of the compiled step once per piece."""
+    cfg = _conv_config(("conv32", "pool", "conv32", "pool"), ("conv32", "up", "conv32", "up"))
+    cfg.conv_impl = "cpu"
+    model = build_model(cfg, (28, 28, 1))
+    x = jax.random.uniform(jax.random.PRNGKey(0), (10, 28, 28, 1))
+    params = model.init(jax.random.PRNGKey(1), x[:1])["params"]
+
+    def make_loss():  # a new function each time: JAX caches traces by function
+        def loss(params):
+            logits, aux = model.apply({"params": params}, x)
+            return jnp.sum(jnp.square(logits)), (logits, aux["code"], aux["hidden"])
+        return loss
+
+    results, convs = {}, {}
+    for pieces in (1, 4):
+        monkeypatch.setattr(conv_module, "CPU_SUB_BATCHES", pieces)
+        loss = make_loss()
+        hlo = jax.jit(loss).lower(params).compile().as_text()
+        convs[pieces] = hlo.count(" convolution(")
+        results[pieces] = jax.jit(jax.value_and_grad(loss, has_aux=True))(params)
+        monkeypatch.undo()
+    assert convs[4] == 4 * convs[1] > 0
+    (_, whole), whole_grads = results[1]
+    (_, split), split_grads = results[4]
+    assert len(jax.tree_util.tree_leaves(whole)) == len(jax.tree_util.tree_leaves(split)) == 4
+    for a, b in zip(jax.tree_util.tree_leaves(split), jax.tree_util.tree_leaves(whole),
+                    strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    for a, b in zip(jax.tree_util.tree_leaves(split_grads),
+                    jax.tree_util.tree_leaves(whole_grads), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * float(jnp.max(jnp.abs(b))))
 
 
 def _reference_dae(params, x):

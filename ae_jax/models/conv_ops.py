@@ -4,11 +4,11 @@
 Measured on the seeds' 32-32 conv denoising training step (batch 128, 2-core CPU, forward +
 backward + Adam; `python benchmarks/conv_step.py --rounds 5`, interleaved medians,
 2026-12-03): 140 ms with `nn.Conv` / `nn.max_pool` / `jnp.repeat`, 70 ms with these as one
-compiled step, 46 ms per step inside the epoch's `lax.scan` (the plain layers: about 1.5 s per
-step there). Where the time went (per-op profiles of the step, `jax.profiler`) and what fixed
-it; the per-layer figures below are one-off microbenchmarks of a layer's forward + backward
-(batch 128, the same CPU, medians of 5 x 20 calls; the scripts are not shipped), indicative
-only:
+compiled step, 46 ms per step inside the epoch's `lax.scan` (the plain layers: about 1.5 s
+per step there); 39 ms with the sub-batches below (2026-12-07). Where the time went (per-op
+profiles of the step, `jax.profiler`) and what fixed it; the per-layer figures below are
+one-off microbenchmarks of a layer's forward + backward (batch 128, the same CPU, medians of
+5 x 20 calls; the scripts are not shipped), indicative only:
 
   * `nn.max_pool`'s gradient (select_and_scatter) was the largest single cost at 28x28x32;
     `max_pool_2x2` has a custom VJP that routes the gradient to the first maximum of each
@@ -38,11 +38,18 @@ for the input layer and its pool (one (16, 4*32) matmul per 2x2 block) was slowe
 4.5 ms forward + kernel gradient. Also dropped (2026-12-06, one-off scripts, same CPU):
 Winograd F(2x2, 3x3) (16 batched (tiles, 32) x (32, 32) matmuls between the input and output
 transforms, gradients by autodiff): 30.8 ms forward + backward at 14x14x32 -> 32 against
-15.3 ms for conv_shift_grad; micro-batches for cache locality: the scanned step costs the
-same per 128 images at batch 16, 32, 64 and 128 (47.2, 44.7, 48.2, 47.6 ms), so splitting a
-batch gains nothing. Where the scanned step's time goes now
-(`python benchmarks/conv_step.py --profile`: a jax.profiler trace of 8 scanned steps, ops
-summed by the layer in their HLO op names; two runs, 2026-12-06, 42-44 ms per step): half of
+15.3 ms for conv_shift_grad; micro-batches run one after another: the scanned step costs the
+same per 128 images at batch 16, 32, 64 and 128 (47.2, 44.7, 48.2, 47.6 ms). What did help
+(2026-12-07) is sub-batches run side by side: a trace showed the executor idle 5.6-8.5 ms of
+a 40-48 ms step and two ops overlapping for only 8-10 ms, so the layers now run on four
+sub-batches as independent chains (ae_jax/models/conv.py CPU_SUB_BATCHES; 39.4 vs 48.0 ms,
+`python benchmarks/conv_step.py --rounds 7`, variants cpu@scan8 and cpu@scan8/whole; the
+overlap rose to 16-17 ms). Dropped the same day: the kernel gradient with the width folded
+by 2 (six 64x64 matmuls per tap row), and the input layer's conv and pool computed at the
+pooled resolution by broadcast products (both within noise). Where the whole-batch step's
+time went (`python benchmarks/conv_step.py --profile`: a jax.profiler trace of 8 scanned
+steps, ops summed by the layer in their HLO op names; ops that run side by side are each
+counted in full; two runs, 2026-12-06, before the sub-batches, 42-44 ms per step): half of
 it in the encoder's second convolution (14x14x32 -> 32, then pool), 6 ms forward (XLA's
 convolution) and 14-15 ms backward (its input gradient, nine kernel-gradient taps, their
 shifted copies, the pool's gradient); the decoder's sub-pixel convolution 5.5-5.6 ms, its
