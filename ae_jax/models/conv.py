@@ -157,9 +157,11 @@ def _apply_layers(x, layers, kernel_size, activation: str, dtype, impl: str = "l
 
 # impl "cpu" runs the layers on this many sub-batches, independent chains of ops that
 # XLA:CPU's executor runs side by side. The seeds' 32-32 denoising step (batch 128, 2 cores,
-# interleaved, 2026-12-07) took 0.87 of the whole-batch time with 4 pieces of 32, 0.88 with
-# 8 of 16 and 0.93 with 2 of 64; `python benchmarks/conv_step.py` runs it both ways. Every
-# example's values are the whole batch's; only the order of the gradient sums changes.
+# 2026-12-07): 39.4 ms per scanned step against 48.0 ms for the whole batch
+# (`python benchmarks/conv_step.py --rounds 7`, variants cpu@scan8 and cpu@scan8/whole); a
+# one-off in-process A/B (11 interleaved rounds) gave 0.87 of the whole-batch time with 4
+# pieces of 32, 0.88 with 8 of 16 and 0.93 with 2 of 64. Every example's values are the
+# whole batch's; only the order of the gradient sums changes.
 CPU_SUB_BATCHES = 4
 
 

@@ -40,21 +40,21 @@ Winograd F(2x2, 3x3) (16 batched (tiles, 32) x (32, 32) matmuls between the inpu
 transforms, gradients by autodiff): 30.8 ms forward + backward at 14x14x32 -> 32 against
 15.3 ms for conv_shift_grad; micro-batches run one after another: the scanned step costs the
 same per 128 images at batch 16, 32, 64 and 128 (47.2, 44.7, 48.2, 47.6 ms). What did help
-(2026-12-07) is sub-batches run side by side: a trace showed the executor idle 5.6-8.5 ms of
-a 40-48 ms step and two ops overlapping for only 8-10 ms, so the layers now run on four
-sub-batches as independent chains (ae_jax/models/conv.py CPU_SUB_BATCHES; 39.4 vs 48.0 ms,
-`python benchmarks/conv_step.py --rounds 7`, variants cpu@scan8 and cpu@scan8/whole; the
-overlap rose to 16-17 ms). Dropped the same day: the kernel gradient with the width folded
-by 2 (six 64x64 matmuls per tap row), and the input layer's conv and pool computed at the
-pooled resolution by broadcast products (both within noise). Where the whole-batch step's
-time went (`python benchmarks/conv_step.py --profile`: a jax.profiler trace of 8 scanned
-steps, ops summed by the layer in their HLO op names; ops that run side by side are each
-counted in full; two runs, 2026-12-06, before the sub-batches, 42-44 ms per step): half of
-it in the encoder's second convolution (14x14x32 -> 32, then pool), 6 ms forward (XLA's
-convolution) and 14-15 ms backward (its input gradient, nine kernel-gradient taps, their
-shifted copies, the pool's gradient); the decoder's sub-pixel convolution 5.5-5.6 ms, its
-7x7 convolution 5.1-5.3 ms, the input layer 5.3-5.8 ms, the output layer 2.1 ms, everything
-else (corruption, loss, Adam, pooling) about 3.5 ms.
+(2026-12-07) is sub-batches run side by side: one-off traces showed the executor idle
+5.6-8.5 ms of a 40-48 ms step and two ops overlapping for only 8-10 ms, so the layers now
+run on four sub-batches as independent chains (ae_jax/models/conv.py CPU_SUB_BATCHES; 39.4
+vs 48.0 ms, `python benchmarks/conv_step.py --rounds 7`, variants cpu@scan8 and
+cpu@scan8/whole; the overlap rose to 16-17 ms). Dropped the same day (one-off in-process
+A/B): the kernel gradient with the width folded by 2 (six 64x64 matmuls per tap row), and
+the input layer's conv and pool computed at the pooled resolution by broadcast products
+(both within noise). Where the whole-batch step's time went (`python benchmarks/conv_step.py
+--profile`: a jax.profiler trace of 8 scanned steps, ops summed by the layer in their HLO op
+names; ops that run side by side are each counted in full; two runs, 2026-12-06, before the
+sub-batches, 42-44 ms per step): half of it in the encoder's second convolution (14x14x32 ->
+32, then pool), 6 ms forward (XLA's convolution) and 14-15 ms backward (its input gradient,
+nine kernel-gradient taps, their shifted copies, the pool's gradient); the decoder's
+sub-pixel convolution 5.5-5.6 ms, its 7x7 convolution 5.1-5.3 ms, the input layer 5.3-5.8 ms,
+the output layer 2.1 ms, everything else (corruption, loss, Adam, pooling) about 3.5 ms.
 """
 
 from __future__ import annotations
