@@ -9,9 +9,10 @@ import pytest
 from ae_jax.models import build_model
 from ae_jax.models import conv as conv_module
 from ae_jax.models.conv_ops import (
-    conv_im2col,
     conv_lax,
     conv_out_shift,
+    conv_pool_few_channels,
+    conv_same_cpu,
     conv_shift_grad,
     max_pool_2x2,
     upsample_2x,
@@ -30,7 +31,7 @@ def _rand(shape, seed=0):
 def test_convolutions_equal_lax(k, cin, cout):
     x, kernel = _rand((2, 10, 12, cin)), _rand((k, k, cin, cout), 1)
     expected = conv_lax(x, kernel)
-    for fn in (conv_im2col, conv_out_shift):
+    for fn in (conv_same_cpu, conv_out_shift):
         np.testing.assert_allclose(fn(x, kernel), expected, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(upsample_conv_out_shift(x, kernel),
                                conv_lax(upsample_2x(x), kernel), rtol=1e-5, atol=1e-5)
@@ -49,6 +50,26 @@ def test_hand_written_conv_gradients_equal_xla(padding, k, cin):
     g = _rand(conv_lax(x, kernel, padding).shape, 2)
     ours = _value_and_grads(lambda a, b: conv_shift_grad(a, b, padding), x, kernel, g)
     xla = _value_and_grads(lambda a, b: conv_lax(a, b, padding), x, kernel, g)
+    for a, b in zip(ours, xla, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("k, cin, integers", [(3, 1, False), (3, 3, False), (5, 2, False),
+                                              (3, 1, True)])
+def test_conv_pool_at_the_pooled_resolution_equals_conv_then_pool_with_gradients(
+        k, cin, integers):
+    """Values and both gradients; with integer inputs every sum is exact, so windows hold
+    exact ties and the gradient must go to the same (first) maximum as max_pool_2x2's."""
+    x, kernel = _rand((3, 8, 10, cin)), _rand((k, k, cin, 6), 1)
+    if integers:
+        x, kernel = jnp.round(2 * x), jnp.round(kernel)
+    g = _rand((3, 4, 5, 6), 2)
+    ours = _value_and_grads(conv_pool_few_channels, x, kernel, g)
+    xla = _value_and_grads(lambda a, b: max_pool_2x2(conv_lax(a, b)), x, kernel, g)
+    if integers:  # some windows do hold a tie
+        windows = conv_lax(x, kernel).reshape(3, 4, 2, 5, 2, 6)  # window axes 2 and 4
+        at_max = windows == windows.max(axis=(2, 4), keepdims=True)
+        assert int(jnp.sum(at_max.sum(axis=(2, 4)) > 1)) > 0
     for a, b in zip(ours, xla, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 

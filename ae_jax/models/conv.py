@@ -33,8 +33,10 @@ from ae_jax.models.activations import get_activation, get_dtype, get_kernel_init
 from ae_jax.models.build import MODELS, module_from_config
 from ae_jax.models.conv_ops import (
     conv_lax,
+    conv_pool_few_channels,
     conv_same_cpu,
     conv_shift_grad,
+    fits_conv_pool,
     max_pool_2x2,
     upsample_2x,
     upsample_conv_out_shift,
@@ -126,6 +128,8 @@ class Conv(nn.Module):
         bias = self.param("bias", nn.initializers.zeros_init(), (self.features,), jnp.float32)
         x, kernel, bias = nn.dtypes.promote_dtype(x, kernel, bias, dtype=self.dtype)
         fast = self.impl == "cpu" and self.padding == "SAME" and k % 2 == 1  # odd 'SAME'
+        if pool and fast and not upsampled and fits_conv_pool(x.shape, kernel.shape):
+            return conv_pool_few_channels(x, kernel) + bias
         if upsampled and fast and self.features < x.shape[-1]:
             y = upsample_conv_out_shift(x, kernel)
         elif upsampled and fast and k == 3:

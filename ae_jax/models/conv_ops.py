@@ -66,9 +66,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-# Up to this many input channels a kernel gradient (and a forward conv_im2col) stacks the
-# k*k shifted copies into one matmul; above it, one matmul per tap is faster.
-IM2COL_MAX_CHANNELS = 4
+# Up to this many input channels a kernel gradient stacks the k*k taps' rows into one
+# matmul (above it, one matmul per tap is faster), and a convolution followed by a 2x2 max
+# pool is computed at the pooled resolution (conv_pool_few_channels).
+FEW_CHANNELS = 4
 
 
 def _pad_same(x, k: int):
@@ -87,30 +88,30 @@ def _shifts(xp, kh: int, kw: int, h: int, w: int):
     return [xp[:, dy:dy + h, dx:dx + w, :] for dy in range(kh) for dx in range(kw)]
 
 
-def conv_im2col(x, kernel):
-    """'SAME' convolution (odd k) as one matmul of the k*k shifted copies of x:
-    patches[b, i, j, (dy, dx, c)] = pad(x)[b, i + dy, j + dx, c], out = patches @ K."""
-    b, h, w, c = x.shape
-    k = kernel.shape[0]
-    patches = jnp.concatenate(_shifts(_pad_same(x, k), k, k, h, w), axis=-1)
-    flat = patches.reshape(-1, k * k * c)  # (B, H, W, k*k*C) -> (B*H*W, k*k*C)
-    return jnp.dot(flat, kernel.reshape(k * k * c, -1)).reshape(b, h, w, -1)
+def _tap_rows(windows):
+    """(kh*kw*C, B*H*W): each window's channels as rows, tap-major then channel."""
+    return jnp.concatenate([jnp.moveaxis(s, -1, 0).reshape(s.shape[-1], -1) for s in windows])
 
 
 def _kernel_grad_by_shifts(xp, g, kh: int, kw: int):
     """dK of a 'VALID' convolution of the (already padded) input xp (B, H+kh-1, W+kw-1, C)
-    with output gradient g (B, H, W, O): dK[dy, dx] = shift(xp, dy, dx)^T @ g, a (C, O)
-    matmul per tap over the B*H*W pixels, or one (kh*kw*C, O) matmul of the stacked
-    patches (im2col) when C is small."""
+    with output gradient g (B, H, W, O), a sum over the B*H*W pixels per tap,
+        dK[dy, dx] = shift(xp, dy, dx)^T g,   (C, O),
+    written as dots that contract their left operand's second axis: XLA:CPU sends those to
+    YNN, and dots that contract the first (x^T g as written above) to Eigen, at about half
+    the speed. For C > FEW_CHANNELS, g^T is made once and kept as its own array by an
+    optimization barrier (else XLA folds the transpose back into the dot), and
+    dK[dy, dx]^T = g^T shift(xp, dy, dx), one (O, C) dot per tap; for few channels the
+    taps' rows are stacked, (kh*kw*C, B*H*W), for one dot with g."""
     b, h, w, o = g.shape
     c = xp.shape[-1]
     g_rows = g.reshape(-1, o)  # (B, H, W, O) -> (B*H*W, O)
     shifts = _shifts(xp, kh, kw, h, w)
-    if c <= IM2COL_MAX_CHANNELS:
-        patches = jnp.concatenate(shifts, axis=-1).reshape(-1, kh * kw * c)  # (B*H*W, kh*kw*C)
-        return jnp.dot(patches.T, g_rows).reshape(kh, kw, c, o)
-    per_tap = [jnp.dot(s.reshape(-1, c).T, g_rows) for s in shifts]  # kh*kw x (C, O)
-    return jnp.stack(per_tap).reshape(kh, kw, c, o)
+    if c <= FEW_CHANNELS:
+        return jnp.dot(_tap_rows(shifts), g_rows).reshape(kh, kw, c, o)
+    g_t = lax.optimization_barrier(g_rows.T)  # (O, B*H*W), materialized
+    per_tap = [jnp.dot(g_t, s.reshape(-1, c)) for s in shifts]  # kh*kw x (O, C)
+    return jnp.swapaxes(jnp.stack(per_tap), 1, 2).reshape(kh, kw, c, o)
 
 
 def _padding_pairs(padding: str, kh: int, kw: int):
@@ -135,18 +136,101 @@ def _conv_shift_grad_fwd(x, kernel, padding):
     return conv_lax(x, kernel, padding), (x, kernel)
 
 
-def _conv_shift_grad_bwd(padding, residuals, g):
-    x, kernel = residuals
+def _input_grad(g, kernel, padding):
+    """dX of conv_lax(x, kernel, padding): conv(dY, K[::-1, ::-1]^T) with the transposed
+    padding (k - 1 - low, k - 1 - high)."""
     kh, kw = kernel.shape[:2]
     pads = _padding_pairs(padding, kh, kw)
     flipped = jnp.transpose(kernel[::-1, ::-1], (0, 1, 3, 2))  # (kh, kw, O, C)
     transposed = [(k - 1 - lo, k - 1 - hi) for k, (lo, hi) in zip((kh, kw), pads, strict=True)]
-    dx = conv_lax(g, flipped, transposed)
-    xp = jnp.pad(x, ((0, 0), *pads, (0, 0)))
-    return dx, _kernel_grad_by_shifts(xp, g, kh, kw)
+    return conv_lax(g, flipped, transposed)
+
+
+def _conv_shift_grad_bwd(padding, residuals, g):
+    x, kernel = residuals
+    kh, kw = kernel.shape[:2]
+    xp = jnp.pad(x, ((0, 0), *_padding_pairs(padding, kh, kw), (0, 0)))
+    return _input_grad(g, kernel, padding), _kernel_grad_by_shifts(xp, g, kh, kw)
 
 
 conv_shift_grad.defvjp(_conv_shift_grad_fwd, _conv_shift_grad_bwd)
+
+
+def fits_conv_pool(x_shape, kernel_shape) -> bool:
+    """Whether conv_pool_few_channels computes this 'SAME' convolution and its 2x2 pool."""
+    k, _, c, _ = kernel_shape
+    return k % 2 == 1 and c <= FEW_CHANNELS and x_shape[1] % 2 == 0 == x_shape[2] % 2
+
+
+def _pool_phases(x, k: int):
+    """P[r][s][b, p, q, c] = pad(x)[b, 2p + r, 2q + s, c] for r, s < k + 1: the stride-2
+    samples of the padded input that the 2x2 windows of the k x k convolution read."""
+    h, w = x.shape[1:3]
+    xp = _pad_same(x, k)
+    return [[xp[:, r:r + h - 1:2, s:s + w - 1:2, :] for s in range(k + 1)] for r in range(k + 1)]
+
+
+_WINDOW = ((0, 0), (0, 1), (1, 0), (1, 1))  # a 2x2 pool window's positions, row-major
+
+
+def _window_outputs(phases, kernel):
+    """The convolution at each position (a, a') of every 2x2 pool window,
+    Y_aa'[b, p, q] = sum_(dy, dx, c) P[a + dy][a' + dx][b, p, q, c] K[dy, dx, c], as
+    broadcast products that XLA fuses into one pass (no full-resolution output)."""
+    k, _, c, _ = kernel.shape
+    outs = []
+    for a, a2 in _WINDOW:
+        total = 0.0
+        for dy in range(k):
+            for dx in range(k):
+                for ci in range(c):
+                    total = total + phases[a + dy][a2 + dx][..., ci:ci + 1] * kernel[dy, dx, ci]
+        outs.append(total)
+    return outs
+
+
+@jax.custom_vjp
+def conv_pool_few_channels(x, kernel):
+    """max_pool_2x2(conv_lax(x, kernel)) ('SAME', odd k, few input channels, H and W even)
+    at the pooled resolution: the max of the four window outputs Y_aa' (_window_outputs),
+    so the full-resolution convolution is never written. Its VJP routes the gradient to
+    the first maximum of each window in row-major order (as max_pool_2x2) and gives
+        dK[dy, dx, c] = sum_aa' sum_(b, p, q) P[a + dy][a' + dx][b, p, q, c] G_aa'[b, p, q],
+    G_aa' = dY where the window's maximum is at (a, a'), else 0: one dot of the stacked
+    phase rows with the stacked G_aa'. dX is the full-resolution routed gradient through
+    `_input_grad` (XLA drops it where nothing uses it, as for a network's input)."""
+    return _conv_pool_value(x, kernel)[0]
+
+
+def _conv_pool_value(x, kernel):
+    outs = _window_outputs(_pool_phases(x, kernel.shape[0]), kernel)
+    return functools.reduce(jnp.maximum, outs), outs
+
+
+def _conv_pool_fwd(x, kernel):
+    y, outs = _conv_pool_value(x, kernel)
+    first = jnp.full(y.shape, len(outs) - 1, jnp.int8)  # where each window's maximum is
+    for i in reversed(range(len(outs) - 1)):
+        first = jnp.where(outs[i] == y, jnp.int8(i), first)
+    return y, (x, kernel, first)
+
+
+def _conv_pool_bwd(residuals, g):
+    x, kernel, first = residuals
+    k, _, c, o = kernel.shape
+    phases = _pool_phases(x, k)
+    routed = [jnp.where(first == i, g, 0.0).astype(g.dtype) for i in range(len(_WINDOW))]
+    rows = [jnp.concatenate([_tap_rows([phases[a + dy][a2 + dx]]) for a, a2 in _WINDOW], axis=1)
+            for dy in range(k) for dx in range(k)]  # k*k x (C, 4*B*H/2*W/2)
+    g_rows = jnp.concatenate([r.reshape(-1, o) for r in routed])  # (4*B*H/2*W/2, O)
+    dk = jnp.dot(jnp.concatenate(rows), g_rows).reshape(k, k, c, o)
+    b, hp, wp, _ = g.shape
+    full = jnp.stack([jnp.stack(routed[2 * a:2 * a + 2], axis=3) for a in (0, 1)], axis=2)
+    full = full.reshape(b, 2 * hp, 2 * wp, o)  # (B, H/2, 2, W/2, 2, O) -> (B, H, W, O)
+    return _input_grad(full, kernel, "SAME"), dk
+
+
+conv_pool_few_channels.defvjp(_conv_pool_fwd, _conv_pool_bwd)
 
 
 # _SUBPIXEL_TAPS[a, t, y]: which rows y of a 3-row kernel act on low-resolution row offset
@@ -222,9 +306,7 @@ def conv_same_cpu(x, kernel):
     """'SAME' convolution (odd k), the formulation measured fastest on XLA:CPU for its
     channel counts (see the module docstring)."""
     c, o = kernel.shape[-2:]
-    if c <= IM2COL_MAX_CHANNELS:
-        return conv_im2col(x, kernel)
-    if o < c:
+    if FEW_CHANNELS < c and o < c:
         return conv_out_shift(x, kernel)
     return conv_shift_grad(x, kernel)
 
