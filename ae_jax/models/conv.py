@@ -19,6 +19,7 @@ With `latent_dim` set, the feature map is flattened and a dense layer makes a ve
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -161,11 +162,12 @@ def _apply_layers(x, layers, kernel_size, activation: str, dtype, impl: str = "l
 
 # impl "cpu" runs the layers on this many sub-batches, independent chains of ops that
 # XLA:CPU's executor runs side by side. The seeds' 32-32 denoising step (batch 128, 2 cores,
-# 2026-12-07): 39.4 ms per scanned step against 48.0 ms for the whole batch
-# (`python benchmarks/conv_step.py --rounds 7`, variants cpu@scan8 and cpu@scan8/whole); a
-# one-off in-process A/B (11 interleaved rounds) gave 0.87 of the whole-batch time with 4
-# pieces of 32, 0.88 with 8 of 16 and 0.93 with 2 of 64. Every example's values are the
-# whole batch's; only the order of the gradient sums changes.
+# 2026-12-07): 39.4 ms per scanned step against 48.0 ms for the whole batch, and 32.0 vs
+# 44.5 ms after that day's conv_ops changes (`python benchmarks/conv_step.py --rounds 7`,
+# variants cpu@scan8 and cpu@scan8/whole); a one-off in-process A/B (11 interleaved rounds)
+# gave 0.87 of the whole-batch time with 4 pieces of 32, 0.88 with 8 of 16 and 0.93 with 2
+# of 64. Every example's values are the whole batch's; only the order of the gradient sums
+# changes.
 CPU_SUB_BATCHES = 4
 
 
@@ -173,8 +175,27 @@ def _sub_batches(x, impl: str) -> list:
     """x split along the batch into CPU_SUB_BATCHES pieces of near-equal size for impl
     "cpu" (fewer for a smaller batch); [x] otherwise."""
     n = min(CPU_SUB_BATCHES, x.shape[0]) if impl == "cpu" else 1
-    edges = [x.shape[0] * i // n for i in range(n + 1)]
+    return _split_rows(x, tuple(x.shape[0] * i // n for i in range(n + 1)))
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1,))
+def _split_rows(x, edges):
+    """[x[lo:hi] for consecutive edges], whose VJP concatenates the pieces' gradients. (The
+    transpose of each slice alone is a zero pad, and a sum of padded pieces hides from XLA
+    that the encoder's pieces of the code gradient are the decoder's: every piece's
+    backward pass through the encoder then waited for all of the decoder's.)"""
     return [x[lo:hi] for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+
+
+def _split_rows_fwd(x, edges):
+    return _split_rows(x, edges), None
+
+
+def _split_rows_bwd(edges, _, grads):
+    return (jnp.concatenate(grads),)
+
+
+_split_rows.defvjp(_split_rows_fwd, _split_rows_bwd)
 
 
 def _layer_ops(layers, kernel_size, activation, dtype, impl, output_channels, kernel_init):

@@ -5,7 +5,9 @@ Measured on the seeds' 32-32 conv denoising training step (batch 128, 2-core CPU
 backward + Adam; `python benchmarks/conv_step.py --rounds 5`, interleaved medians,
 2026-12-03): 140 ms with `nn.Conv` / `nn.max_pool` / `jnp.repeat`, 70 ms with these as one
 compiled step, 46 ms per step inside the epoch's `lax.scan` (the plain layers: about 1.5 s
-per step there); 39 ms with the sub-batches below (2026-12-07). Where the time went (per-op
+per step there); 39 ms with the sub-batches below (2026-12-07), and 32 ms after the
+kernel-gradient dots and the pooled-resolution input layer below (the same command, later
+that day; the whole batch at once 44.5 ms, the plain layers 126 ms). Where the time went (per-op
 profiles of the step, `jax.profiler`) and what fixed it; the per-layer figures below are
 one-off microbenchmarks of a layer's forward + backward (batch 128, the same CPU, medians of
 5 x 20 calls; the scripts are not shipped), indicative only:
@@ -21,10 +23,28 @@ one-off microbenchmarks of a layer's forward + backward (batch 128, the same CPU
     `conv_shift_grad` keeps XLA's forward convolution (XLA:CPU sends it to its YNN library)
     and its input gradient, and computes dK as one matmul per kernel tap (5.7 ms). With it
     the step runs well inside `lax.scan`, so convolutions train with the scanned epoch.
-    im2col (one matmul of the stacked shifts) is faster for inputs of few channels
-    (`conv_im2col`, the 1-channel input layer); for 32 channels it was slower (17.9 ms
-    forward), and so were the kernel gradient as a convolution over the batch, as one matmul
-    of flattened shifted rows, and as a batched matmul of stacked shifts.
+    im2col (one matmul of the stacked shifts) was slower for 32 channels (17.9 ms forward),
+    and so were the kernel gradient as a convolution over the batch, as one matmul of
+    flattened shifted rows, and as a batched matmul of stacked shifts.
+  * the kernel-gradient dots are written to contract their left operand's second axis
+    (`_kernel_grad_by_shifts`): XLA:CPU sends x^T g, which contracts the first, to Eigen, and
+    the (O, C) dot g^T x, with g^T materialized once behind an optimization barrier, to YNN.
+    Per-op profiles of the scanned step on one core (`taskset -c 0`, one-off): the encoder's
+    36 tap dots 12.1 -> 5.7 ms per step, the whole step 66.5 -> 58.5 ms.
+  * the 1-channel input layer and its pool (`conv_pool_few_channels`): the convolution at
+    each of the four positions of every 2x2 window as broadcast products that XLA fuses with
+    the max, so the 28x28x32 output is never written, and a VJP that routes the gradient
+    with a stored int8 index of each window's maximum. Its forward was 8 ms of im2col
+    (concatenated shifts, a K=9 matmul, the pool) on one core and is now under 2 ms. The
+    same forward tried earlier with autodiff's backward gave nothing measurable.
+  In an in-process A/B of the previous formulations against these (one-off script, 11
+  interleaved rounds of the scanned step, 2026-12-07), the step took 0.84 of the time on
+  both cores (34.2 vs 39.2 ms) and 0.81 on one (61.4 vs 74.0 ms). Measured in the same way
+  and dropped: XLA's forward convolution for the sub-pixel layer (a materialized pad, so
+  YNN takes it) and a VALID input gradient for it, the sub-pixel layer as one (N, 128) x
+  (128, 128) im2col matmul, the output layer's kernel gradient as an NN dot (all 0.97-1.07),
+  the pooled input layer's kernel gradient as a fused reduction (1.19), and 2, 6 or 8
+  sub-batches instead of 4 (1.03-1.15).
   * few output channels (the 32 -> 1 output layer): `conv_out_shift` multiplies first (C ->
     k*k*O channels) and sums k*k shifted slices; after a nearest upsampling it multiplies at
     the low resolution (`upsample_conv_out_shift`, 4x fewer multiply-adds).
@@ -47,7 +67,8 @@ vs 48.0 ms, `python benchmarks/conv_step.py --rounds 7`, variants cpu@scan8 and
 cpu@scan8/whole; the overlap rose to 16-17 ms). Dropped the same day (one-off in-process
 A/B): the kernel gradient with the width folded by 2 (six 64x64 matmuls per tap row), and
 the input layer's conv and pool computed at the pooled resolution by broadcast products
-(both within noise). Where the whole-batch step's time went (`python benchmarks/conv_step.py
+(both within noise; the latter, with autodiff's backward, is now conv_pool_few_channels
+with its own). Where the whole-batch step's time went (`python benchmarks/conv_step.py
 --profile`: a jax.profiler trace of 8 scanned steps, ops summed by the layer in their HLO op
 names; ops that run side by side are each counted in full; two runs, 2026-12-06, before the
 sub-batches, 42-44 ms per step): half of it in the encoder's second convolution (14x14x32 ->
@@ -196,8 +217,8 @@ def conv_pool_few_channels(x, kernel):
     so the full-resolution convolution is never written. Its VJP routes the gradient to
     the first maximum of each window in row-major order (as max_pool_2x2) and gives
         dK[dy, dx, c] = sum_aa' sum_(b, p, q) P[a + dy][a' + dx][b, p, q, c] G_aa'[b, p, q],
-    G_aa' = dY where the window's maximum is at (a, a'), else 0: one dot of the stacked
-    phase rows with the stacked G_aa'. dX is the full-resolution routed gradient through
+    G_aa' = dY where the window's maximum is at (a, a'), else 0: a dot of the stacked phase
+    rows with G_aa' per window position. dX is the full-resolution routed gradient through
     `_input_grad` (XLA drops it where nothing uses it, as for a network's input)."""
     return _conv_pool_value(x, kernel)[0]
 
@@ -220,10 +241,9 @@ def _conv_pool_bwd(residuals, g):
     k, _, c, o = kernel.shape
     phases = _pool_phases(x, k)
     routed = [jnp.where(first == i, g, 0.0).astype(g.dtype) for i in range(len(_WINDOW))]
-    rows = [jnp.concatenate([_tap_rows([phases[a + dy][a2 + dx]]) for a, a2 in _WINDOW], axis=1)
-            for dy in range(k) for dx in range(k)]  # k*k x (C, 4*B*H/2*W/2)
-    g_rows = jnp.concatenate([r.reshape(-1, o) for r in routed])  # (4*B*H/2*W/2, O)
-    dk = jnp.dot(jnp.concatenate(rows), g_rows).reshape(k, k, c, o)
+    dk = sum(jnp.dot(_tap_rows([phases[a + dy][a2 + dx] for dy in range(k) for dx in range(k)]),
+                     part.reshape(-1, o))  # (k*k*C, B*H/2*W/2) @ (B*H/2*W/2, O)
+             for (a, a2), part in zip(_WINDOW, routed, strict=True)).reshape(k, k, c, o)
     b, hp, wp, _ = g.shape
     full = jnp.stack([jnp.stack(routed[2 * a:2 * a + 2], axis=3) for a in (0, 1)], axis=2)
     full = full.reshape(b, 2 * hp, 2 * wp, o)  # (B, H/2, 2, W/2, 2, O) -> (B, H, W, O)
