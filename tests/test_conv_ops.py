@@ -54,6 +54,10 @@ def test_hand_written_conv_gradients_equal_xla(padding, k, cin):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
+def _conv_then_pool(x, kernel):
+    return max_pool_2x2(conv_lax(x, kernel))
+
+
 @pytest.mark.parametrize("k, cin, integers", [(3, 1, False), (3, 3, False), (5, 2, False),
                                               (3, 1, True)])
 def test_conv_pool_at_the_pooled_resolution_equals_conv_then_pool_with_gradients(
@@ -65,13 +69,26 @@ def test_conv_pool_at_the_pooled_resolution_equals_conv_then_pool_with_gradients
         x, kernel = jnp.round(2 * x), jnp.round(kernel)
     g = _rand((3, 4, 5, 6), 2)
     ours = _value_and_grads(conv_pool_few_channels, x, kernel, g)
-    xla = _value_and_grads(lambda a, b: max_pool_2x2(conv_lax(a, b)), x, kernel, g)
+    xla = _value_and_grads(_conv_then_pool, x, kernel, g)
     if integers:  # some windows do hold a tie
         windows = conv_lax(x, kernel).reshape(3, 4, 2, 5, 2, 6)  # window axes 2 and 4
         at_max = windows == windows.max(axis=(2, 4), keepdims=True)
         assert int(jnp.sum(at_max.sum(axis=(2, 4)) > 1)) > 0
     for a, b in zip(ours, xla, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("cin, ours, xla", [(1, conv_pool_few_channels, _conv_then_pool),
+                                            (6, conv_shift_grad, conv_lax)])
+def test_hand_written_gradients_hold_under_vmap_as_for_many_runs(cin, ours, xla):
+    x, kernel = _rand((3, 2, 8, 8, cin)), _rand((3, 3, 3, cin, 5), 1)  # 3 runs
+
+    def grads(conv):
+        return jax.vmap(jax.grad(lambda a, b: jnp.sum(conv(a, b) ** 2), argnums=(0, 1)))(
+            x, kernel)
+
+    for a, b in zip(grads(ours), grads(xla), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * float(jnp.max(jnp.abs(b))))
 
 
 def test_subpixel_convolution_equals_upsample_then_conv_with_its_gradients():
